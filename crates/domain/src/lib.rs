@@ -1,0 +1,82 @@
+//! # persona-domain
+//!
+//! The pure rules of Persona, a service for the profiles of human users that speaks ZITADEL's
+//! management API. This crate has no I/O: it holds the types, the validation of every request,
+//! the update decisions, the events, the errors in the wire contract's shape, and the ports
+//! (traits) that storage adapters implement. Protocol adapters call [`Service`]; so can any Rust
+//! program that embeds Persona's rules.
+//!
+//! Where to look:
+//! - what makes a profile valid: [`profile`];
+//! - when an update is a change: [`update`];
+//! - who may do what: [`auth`];
+//! - what storage must do: [`ports`].
+//!
+//! ```
+//! use persona_domain::memory::{InMemoryStore, SeededRandom, SystemClock};
+//! use persona_domain::{BootstrapConfig, RequestMeta, Service, ServiceConfig, UpdateHumanProfileRequest};
+//! use persona_domain::commands::{EmailInput, NewHumanRequest, ProfileInput, UnsupportedHumanFields};
+//! use std::sync::Arc;
+//!
+//! # tokio_test_block_on(async {
+//! let service = Service::new(InMemoryStore::default(), Arc::new(SystemClock), Arc::new(SeededRandom::new(1)), ServiceConfig::default());
+//! let admin = service
+//!     .bootstrap(&BootstrapConfig { org_name: "Acme".into(), admin_user_name: "admin".into() })
+//!     .await?
+//!     .expect("an empty store is set up");
+//! let header = format!("Bearer {}", admin.admin_token);
+//! let meta = RequestMeta { authorization: Some(&header), ..RequestMeta::default() };
+//!
+//! let ada = NewHumanRequest {
+//!     user_name: "ada".into(),
+//!     profile: Some(ProfileInput { first_name: "Ada".into(), last_name: "Lovelace".into(), ..Default::default() }),
+//!     email: Some(EmailInput { email: "ada@example.com".into(), is_email_verified: true }),
+//!     phone: None,
+//! };
+//! let created = service.add_human_user(&meta, &ada, &UnsupportedHumanFields::default()).await?;
+//!
+//! let update = UpdateHumanProfileRequest {
+//!     user_id: created.id.clone(),
+//!     first_name: "Ada".into(),
+//!     last_name: "King".into(),
+//!     display_name: "Ada King".into(),
+//!     preferred_language: "en_gb".into(),
+//!     ..Default::default()
+//! };
+//! let details = service.update_human_profile(&meta, &update).await?;
+//! assert_eq!(details.sequence, 2);
+//!
+//! let again = service.update_human_profile(&meta, &update).await.unwrap_err();
+//! assert_eq!(again.message(), "Profile not changed (COMMAND-2M0fs)");
+//! # Ok::<(), persona_domain::Error>(())
+//! # });
+//! # fn tokio_test_block_on<F: std::future::Future<Output = Result<(), persona_domain::Error>>>(f: F) {
+//! #     persona_domain::memory::block_on(f).expect("example runs");
+//! # }
+//! ```
+//!
+//! The [`memory`] module (feature `testing`) implements the ports in memory, for tests and for
+//! programs that want the rules without a database.
+
+pub mod auth;
+pub mod commands;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod language;
+mod locks;
+pub mod org;
+pub mod ports;
+pub mod profile;
+pub mod service;
+pub mod time;
+pub mod update;
+pub mod user;
+mod validation;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod memory;
+
+pub use error::{Error, ErrorKind};
+pub use profile::{Gender, Profile, UpdateHumanProfileRequest};
+pub use service::{BootstrapConfig, RequestMeta, Service, ServiceConfig};

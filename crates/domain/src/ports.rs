@@ -1,0 +1,200 @@
+//! Ports: what the application service needs from the outside world. Storage adapters implement
+//! [`Store`]; the server supplies a [`Clock`] and a [`Random`] source.
+
+use crate::auth::{Caller, Membership, PersonalAccessToken, TokenHash};
+use crate::events::{Event, EventPayload};
+use crate::ids::{OrgId, UserId};
+use crate::org::Org;
+use crate::time::Timestamp;
+use crate::user::User;
+use std::future::Future;
+
+/// The singleton instance record: created once, by the first start on an empty database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// The org created at set-up.
+    pub default_org_id: OrgId,
+    /// Events of the instance aggregate so far.
+    pub sequence: u64,
+    /// When it was set up.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub changed_at: Timestamp,
+}
+
+/// The id of the instance aggregate (there is one instance per database).
+pub const INSTANCE_ID: &str = "instance";
+
+/// The state of one aggregate after a change: what the read model must hold afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AggregateState {
+    /// A user's row.
+    User(User),
+    /// An org's row.
+    Org(Org),
+    /// The instance row.
+    Instance(Instance),
+}
+
+impl AggregateState {
+    /// The aggregate's sequence after the change.
+    #[must_use]
+    pub fn sequence(&self) -> u64 {
+        match self {
+            Self::User(user) => user.sequence,
+            Self::Org(org) => org.sequence,
+            Self::Instance(instance) => instance.sequence,
+        }
+    }
+}
+
+/// Events appended to one aggregate, guarded by the sequence the decision was made on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregateChange {
+    /// The sequence the aggregate must still have (0: it must not exist yet).
+    pub expected_sequence: u64,
+    /// The new state; its sequence is `expected_sequence + events.len()`.
+    pub state: AggregateState,
+    /// The events, numbered from `expected_sequence + 1`.
+    pub events: Vec<EventPayload>,
+}
+
+/// Read-model writes that belong to no aggregate row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SideEffect {
+    /// Store a membership (unique per user and org, or per user instance-wide).
+    PutMembership(Membership),
+    /// Store a personal access token (its hash).
+    PutToken(PersonalAccessToken),
+    /// Revoke every token of the user.
+    RevokeTokensOf(UserId),
+    /// Remove every membership of the user.
+    RemoveMembershipsOf(UserId),
+}
+
+/// Everything one command writes: committed all together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// Who caused it.
+    pub editor: UserId,
+    /// Event appends with their read-model rows.
+    pub changes: Vec<AggregateChange>,
+    /// Further read-model writes.
+    pub side_effects: Vec<SideEffect>,
+}
+
+/// What a successful commit reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    /// The commit time, stamped on every event and on the rows' change (and creation) dates.
+    pub at: Timestamp,
+}
+
+/// Values that must be unique.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueKey {
+    /// A user name (compared without case) among users that are not removed.
+    UserName,
+    /// A user id.
+    UserId,
+    /// A membership of a user in an org.
+    Membership,
+}
+
+/// Why the store could not do what was asked. No SQL error crosses the port.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// An aggregate's sequence was not the expected one: someone else wrote first. Retryable.
+    #[error("the aggregate changed concurrently")]
+    Conflict,
+    /// A unique value is taken.
+    #[error("duplicate {0:?}")]
+    Duplicate(UniqueKey),
+    /// The database could not be reached or failed; nothing was written.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// One page of an aggregate's events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventPage {
+    /// Cursor: events strictly after it (ascending) or strictly before it (descending);
+    /// 0 starts at the beginning (ascending) or the newest (descending).
+    pub cursor: u64,
+    /// At most this many events (already capped by the service).
+    pub limit: u32,
+    /// Oldest first when true.
+    pub ascending: bool,
+}
+
+/// Storage of events and of the read model.
+///
+/// Implementations commit a [`Commit`] atomically and durably before they return `Ok`, check
+/// every [`AggregateChange::expected_sequence`] inside the same transaction, and stamp the rows'
+/// `changed_at` (and `created_at` of new aggregates) and every event with [`Committed::at`].
+pub trait Store: Clone + Send + Sync + 'static {
+    /// The caller a token belongs to: token known, not revoked, not expired at `now`, and its
+    /// user not removed.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
+    fn caller(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<Caller>, StoreError>> + Send;
+
+    /// An org by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
+    fn org(&self, id: &OrgId) -> impl Future<Output = Result<Option<Org>, StoreError>> + Send;
+
+    /// A user by id, removed users included (their state says so).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
+    fn user(&self, id: &UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// A page of a user's events, ordered by sequence.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
+    fn user_events(&self, id: &UserId, page: EventPage) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+
+    /// The instance record, once set up.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
+    fn instance(&self) -> impl Future<Output = Result<Option<Instance>, StoreError>> + Send;
+
+    /// Commits atomically and durably.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when an expected sequence no longer holds (or a new aggregate
+    /// exists already); [`StoreError::Duplicate`] when a unique value is taken;
+    /// [`StoreError::Unavailable`] when nothing could be written. On any error nothing of the
+    /// commit is visible.
+    fn commit(&self, commit: Commit) -> impl Future<Output = Result<Committed, StoreError>> + Send;
+
+    /// Whether the database is reachable and migrated.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when it is not.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The current time.
+pub trait Clock: Send + Sync + 'static {
+    /// Now.
+    fn now(&self) -> Timestamp;
+}
+
+/// A source of cryptographically secure random bytes (token secrets, id node numbers).
+pub trait Random: Send + Sync + 'static {
+    /// Fills `bytes` with random data.
+    fn fill(&self, bytes: &mut [u8]);
+}

@@ -1,0 +1,787 @@
+//! The application service: one method per use case of the wire contract. Every protocol calls
+//! these, so authentication, org resolution, permissions, validation and the update rules hold
+//! identically over REST, gRPC and gRPC-Web.
+
+use crate::auth::{
+    Authorized, Membership, Permission, PersonalAccessToken, Role, TokenHash, authorize, bearer_token, hex,
+    requested_org,
+};
+use crate::commands::{
+    AddMachineUserRequest, NewHumanRequest, UnsupportedHumanFields, validate_member, validate_org_name,
+    validate_user_id,
+};
+use crate::error::Error;
+use crate::events::{Event, EventPayload, InstanceAdded, MachineAdded, MemberAdded, OrgAdded, TokenAdded};
+use crate::ids::{IdGenerator, OrgId, TokenId, UserId};
+use crate::language::LanguagePolicy;
+use crate::locks::KeyedLocks;
+use crate::org::{Org, OrgState, primary_domain};
+use crate::ports::{
+    AggregateChange, AggregateState, Clock, Commit, EventPage, INSTANCE_ID, Instance, Random, SideEffect, Store,
+    StoreError, UniqueKey,
+};
+use crate::profile::{Profile, UpdateHumanProfileRequest};
+use crate::time::Timestamp;
+use crate::update::{decide_profile_update, with_profile};
+use crate::user::{AccessTokenType, Machine, User, UserKind, UserState};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Settings of the service that the rules depend on.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Which language tags are accepted.
+    pub languages: LanguagePolicy,
+    /// Suffix of org primary domains (`acme.<instance_domain>`).
+    pub instance_domain: String,
+    /// How often a command re-reads and retries after losing a race (without a precondition).
+    pub max_attempts: u32,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self { languages: LanguagePolicy::any(), instance_domain: "localhost".to_owned(), max_attempts: 8 }
+    }
+}
+
+/// What every request carries besides its message: headers or metadata.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestMeta<'a> {
+    /// The `authorization` value.
+    pub authorization: Option<&'a str>,
+    /// The `x-zitadel-orgid` value.
+    pub org_id: Option<&'a str>,
+    /// The `if-match` value (`"7"`): act only if the object still has this sequence.
+    pub if_match: Option<&'a str>,
+    /// Run every check but write nothing.
+    pub validate_only: bool,
+}
+
+/// `zitadel.v1.ObjectDetails`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectDetails {
+    /// The object's own event counter.
+    pub sequence: u64,
+    /// Set on creation and on reads.
+    pub creation_date: Option<Timestamp>,
+    /// Commit time of the last change.
+    pub change_date: Option<Timestamp>,
+    /// The owning org.
+    pub resource_owner: OrgId,
+}
+
+/// A created object: its id and details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    /// The new id.
+    pub id: String,
+    /// Its details, creation date included.
+    pub details: ObjectDetails,
+}
+
+/// A new personal access token: shown once, stored only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    /// Token id.
+    pub token_id: TokenId,
+    /// The secret to hand to the client.
+    pub token: String,
+    /// Details of the user's change.
+    pub details: ObjectDetails,
+}
+
+/// One entry of a user's change history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeEntry {
+    /// The event.
+    pub event: Event,
+    /// Display name of its editor, when the editor still exists.
+    pub editor_display_name: String,
+    /// Login name of its editor.
+    pub editor_login_name: String,
+}
+
+/// What the first start on an empty database created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bootstrapped {
+    /// The default org.
+    pub org_id: OrgId,
+    /// The admin machine user (instance owner).
+    pub admin_id: UserId,
+    /// The admin's personal access token: hand it to the operator once.
+    pub admin_token: String,
+}
+
+/// Names for the first start.
+#[derive(Debug, Clone)]
+pub struct BootstrapConfig {
+    /// Name of the default org.
+    pub org_name: String,
+    /// User name of the admin machine user.
+    pub admin_user_name: String,
+}
+
+/// Default page size of `ListUserChanges`.
+pub const DEFAULT_CHANGES_LIMIT: u32 = 100;
+/// Largest page of `ListUserChanges`.
+pub const MAX_CHANGES_LIMIT: u32 = 1000;
+
+/// The application service, generic over its store. Cheap to clone.
+pub struct Service<S> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for Service<S> {
+    fn clone(&self) -> Self {
+        Self { inner: Arc::clone(&self.inner) }
+    }
+}
+
+struct Inner<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    ids: IdGenerator,
+    config: ServiceConfig,
+    locks: KeyedLocks,
+}
+
+/// A decided change of one user: its next state, the events and further writes.
+type UserDecision = (User, Vec<EventPayload>, Vec<SideEffect>);
+
+fn store_error(error: StoreError) -> Error {
+    match error {
+        StoreError::Conflict => Error::too_much_contention(),
+        StoreError::Duplicate(UniqueKey::UserName | UniqueKey::UserId) => Error::user_already_exists(),
+        StoreError::Duplicate(UniqueKey::Membership) => Error::member_already_exists(),
+        StoreError::Unavailable(_) => Error::storage_unavailable(),
+        StoreError::Corrupt(_) => Error::storage_corrupt(),
+    }
+}
+
+/// Parses an `If-Match` value: a strong ETag of a sequence (`"7"`), or `*` for "any".
+fn parse_if_match(raw: &str) -> Result<Option<u64>, Error> {
+    let raw = raw.trim();
+    if raw == "*" {
+        return Ok(None);
+    }
+    let unquoted = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(raw);
+    unquoted.parse().map(Some).map_err(|_| Error::if_match_invalid())
+}
+
+fn read_details(created_at: Timestamp, changed_at: Timestamp, sequence: u64, owner: &OrgId) -> ObjectDetails {
+    ObjectDetails {
+        sequence,
+        creation_date: Some(created_at),
+        change_date: Some(changed_at),
+        resource_owner: owner.clone(),
+    }
+}
+
+impl<S: Store> Service<S> {
+    /// A service over `store`, taking time from `clock` and secrets from `random`.
+    pub fn new(store: S, clock: Arc<dyn Clock>, random: Arc<dyn Random>, config: ServiceConfig) -> Self {
+        let mut node = [0u8; 2];
+        random.fill(&mut node);
+        let ids = IdGenerator::new(u16::from_le_bytes(node));
+        Self { inner: Arc::new(Inner { store, clock, random, ids, config, locks: KeyedLocks::default() }) }
+    }
+
+    /// The store, for readiness checks.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    fn next_id(&self) -> String {
+        self.inner.ids.next(self.now().unix_millis())
+    }
+
+    /// Authenticates the bearer token, resolves the org and checks `permission` in it.
+    ///
+    /// # Errors
+    /// The Unauthenticated, PermissionDenied and NotFound errors of CONTRACT section 5.
+    pub async fn authorize(&self, meta: &RequestMeta<'_>, permission: Permission) -> Result<Authorized, Error> {
+        let token = bearer_token(meta.authorization)?;
+        let caller = self
+            .inner
+            .store
+            .caller(&TokenHash::of(token), self.now())
+            .await
+            .map_err(store_error)?
+            .ok_or_else(Error::token_invalid)?;
+        let (org, from_header) = requested_org(&caller, meta.org_id);
+        let org = OrgId::new(org);
+        if from_header {
+            let found = self.inner.store.org(&org).await.map_err(store_error)?;
+            if !found.is_some_and(|o| o.state != OrgState::Removed) {
+                return Err(Error::org_not_found_for_header());
+            }
+        }
+        authorize(&caller, &org, permission)
+    }
+
+    fn attempts(&self, precondition: Option<u64>) -> u32 {
+        if precondition.is_some() { 1 } else { self.inner.config.max_attempts.max(1) }
+    }
+
+    /// Read-decide-commit on one user, under its lock, retried when another writer won.
+    async fn change_user<F>(
+        &self,
+        meta: &RequestMeta<'_>,
+        auth: &Authorized,
+        user_id: &UserId,
+        missing: fn() -> Error,
+        mut decide: F,
+    ) -> Result<(User, ObjectDetails), Error>
+    where
+        F: FnMut(&User) -> Result<UserDecision, Error> + Send,
+    {
+        let precondition = meta.if_match.map(parse_if_match).transpose()?.flatten();
+        let _guard = self.inner.locks.lock(user_id.as_str()).await;
+        for _ in 0..self.attempts(precondition) {
+            let current = self.inner.store.user(user_id).await.map_err(store_error)?;
+            let current = current.filter(|user| user.is_visible_in(&auth.org_id)).ok_or_else(missing)?;
+            if let Some(expected) = precondition
+                && expected != current.sequence
+            {
+                return Err(Error::precondition_failed(current.sequence));
+            }
+            let (next, events, side_effects) = decide(&current)?;
+            let sequence = next.sequence;
+            if meta.validate_only {
+                let details = ObjectDetails {
+                    sequence,
+                    creation_date: None,
+                    change_date: Some(self.now()),
+                    resource_owner: next.org_id,
+                };
+                return Ok((current, details));
+            }
+            let commit = Commit {
+                editor: auth.user_id.clone(),
+                changes: vec![AggregateChange {
+                    expected_sequence: current.sequence,
+                    state: AggregateState::User(next),
+                    events,
+                }],
+                side_effects,
+            };
+            match self.inner.store.commit(commit).await {
+                Ok(committed) => {
+                    let details = ObjectDetails {
+                        sequence,
+                        creation_date: None,
+                        change_date: Some(committed.at),
+                        resource_owner: current.org_id.clone(),
+                    };
+                    return Ok((current, details));
+                }
+                Err(StoreError::Conflict) if precondition.is_none() => {}
+                Err(StoreError::Conflict) => {
+                    let now = self.inner.store.user(user_id).await.map_err(store_error)?;
+                    return Err(Error::precondition_failed(now.map_or(0, |user| user.sequence)));
+                }
+                Err(other) => return Err(store_error(other)),
+            }
+        }
+        Err(Error::too_much_contention())
+    }
+
+    /// `UpdateHumanProfile`: the heart of Persona (CONTRACT section 3).
+    ///
+    /// # Errors
+    /// Validation (InvalidArgument), authorisation, `Profile not found`, `Profile not changed`,
+    /// a stale `if-match` (Aborted), storage failures.
+    pub async fn update_human_profile(
+        &self,
+        meta: &RequestMeta<'_>,
+        request: &UpdateHumanProfileRequest,
+    ) -> Result<ObjectDetails, Error> {
+        let (user_id, profile) = request.validate(&self.inner.config.languages)?;
+        let auth = self.authorize(meta, Permission::UserWrite).await?;
+        let decide = |current: &User| {
+            let changed = decide_profile_update(Some(current), &auth.org_id, &profile)?;
+            Ok((with_profile(current, profile.clone()), vec![EventPayload::ProfileChanged(changed)], Vec::new()))
+        };
+        let (_, details) = self.change_user(meta, &auth, &user_id, Error::profile_not_found, decide).await?;
+        Ok(details)
+    }
+
+    /// `GetHumanProfile`.
+    ///
+    /// # Errors
+    /// `User could not be found (QUERY-HNhb3)`; `The User must be personal (QUERY-WLTce)`.
+    pub async fn get_human_profile(
+        &self,
+        meta: &RequestMeta<'_>,
+        user_id: &str,
+    ) -> Result<(ObjectDetails, Profile), Error> {
+        let user = self.get_user_by_id_as(meta, "GetHumanProfileRequest", "UserId", "userId", user_id).await?;
+        let human = user.human().ok_or_else(Error::user_must_be_personal)?;
+        Ok((read_details(user.created_at, user.changed_at, user.sequence, &user.org_id), human.profile.clone()))
+    }
+
+    /// `GetUserByID`.
+    ///
+    /// # Errors
+    /// `User could not be found (QUERY-HNhb3)` for missing, foreign or removed users.
+    pub async fn get_user_by_id(&self, meta: &RequestMeta<'_>, id: &str) -> Result<User, Error> {
+        self.get_user_by_id_as(meta, "GetUserByIDRequest", "Id", "id", id).await
+    }
+
+    async fn get_user_by_id_as(
+        &self,
+        meta: &RequestMeta<'_>,
+        message: &'static str,
+        go_name: &'static str,
+        json_name: &'static str,
+        id: &str,
+    ) -> Result<User, Error> {
+        let user_id = validate_user_id(message, go_name, json_name, id)?;
+        let auth = self.authorize(meta, Permission::UserRead).await?;
+        self.inner
+            .store
+            .user(&user_id)
+            .await
+            .map_err(store_error)?
+            .filter(|user| user.is_visible_in(&auth.org_id))
+            .ok_or_else(Error::user_not_found_query)
+    }
+
+    /// `ObjectDetails` of a user as reads report them.
+    #[must_use]
+    pub fn user_details(user: &User) -> ObjectDetails {
+        read_details(user.created_at, user.changed_at, user.sequence, &user.org_id)
+    }
+
+    async fn create_user(
+        &self,
+        meta: &RequestMeta<'_>,
+        auth: &Authorized,
+        user: User,
+        event: EventPayload,
+    ) -> Result<Created, Error> {
+        let id = user.id.as_str().to_owned();
+        let owner = user.org_id.clone();
+        if meta.validate_only {
+            let now = self.now();
+            return Ok(Created { id, details: read_details(now, now, 1, &owner) });
+        }
+        let commit = Commit {
+            editor: auth.user_id.clone(),
+            changes: vec![AggregateChange {
+                expected_sequence: 0,
+                state: AggregateState::User(user),
+                events: vec![event],
+            }],
+            side_effects: Vec::new(),
+        };
+        let committed = self.inner.store.commit(commit).await.map_err(|error| match error {
+            StoreError::Conflict => Error::user_already_exists(),
+            other => store_error(other),
+        })?;
+        Ok(Created { id, details: read_details(committed.at, committed.at, 1, &owner) })
+    }
+
+    /// `AddHumanUser`.
+    ///
+    /// # Errors
+    /// Validation errors, `User already exists (V3-DKcYh)`, authorisation, storage.
+    pub async fn add_human_user(
+        &self,
+        meta: &RequestMeta<'_>,
+        request: &NewHumanRequest,
+        unsupported: &UnsupportedHumanFields,
+    ) -> Result<Created, Error> {
+        self.new_human(meta, "AddHumanUserRequest", request, unsupported).await
+    }
+
+    /// `ImportHumanUser`: like add; unsupported fields are rejected, never dropped.
+    ///
+    /// # Errors
+    /// As [`Service::add_human_user`].
+    pub async fn import_human_user(
+        &self,
+        meta: &RequestMeta<'_>,
+        request: &NewHumanRequest,
+        unsupported: &UnsupportedHumanFields,
+    ) -> Result<Created, Error> {
+        self.new_human(meta, "ImportHumanUserRequest", request, unsupported).await
+    }
+
+    async fn new_human(
+        &self,
+        meta: &RequestMeta<'_>,
+        message: &'static str,
+        request: &NewHumanRequest,
+        unsupported: &UnsupportedHumanFields,
+    ) -> Result<Created, Error> {
+        let human = request.validate(message, unsupported, &self.inner.config.languages)?;
+        let auth = self.authorize(meta, Permission::UserWrite).await?;
+        let (user, event) = human.into_user(UserId::new(self.next_id()), auth.org_id.clone(), self.now());
+        self.create_user(meta, &auth, user, EventPayload::HumanAdded(event)).await
+    }
+
+    /// `AddMachineUser`.
+    ///
+    /// # Errors
+    /// Validation errors, `User already exists (V3-DKcYh)` (name or chosen id taken), storage.
+    pub async fn add_machine_user(
+        &self,
+        meta: &RequestMeta<'_>,
+        request: AddMachineUserRequest,
+    ) -> Result<Created, Error> {
+        let auth = self.authorize(meta, Permission::UserWrite).await?;
+        let (user, event) = request.into_user(self.next_id(), auth.org_id.clone(), self.now())?;
+        self.create_user(meta, &auth, user, EventPayload::MachineAdded(event)).await
+    }
+
+    /// `RemoveUser`: the user disappears from reads, frees its name, and its tokens and
+    /// memberships stop working.
+    ///
+    /// # Errors
+    /// `User could not be found (COMMAND-m9od)`, authorisation, storage.
+    pub async fn remove_user(&self, meta: &RequestMeta<'_>, id: &str) -> Result<ObjectDetails, Error> {
+        let user_id = validate_user_id("RemoveUserRequest", "Id", "id", id)?;
+        let auth = self.authorize(meta, Permission::UserDelete).await?;
+        let decide = |current: &User| {
+            let mut next = current.clone();
+            next.state = UserState::Deleted;
+            next.sequence += 1;
+            let effects = vec![
+                SideEffect::RevokeTokensOf(current.id.clone()),
+                SideEffect::RemoveMembershipsOf(current.id.clone()),
+            ];
+            Ok((next, vec![EventPayload::UserRemoved], effects))
+        };
+        let (_, details) = self.change_user(meta, &auth, &user_id, Error::user_not_found_command, decide).await?;
+        Ok(details)
+    }
+
+    /// `AddPersonalAccessToken` for a machine user of the org.
+    ///
+    /// # Errors
+    /// `User could not be found (COMMAND-m9od)`, a human user, an expiry not in the future.
+    pub async fn add_personal_access_token(
+        &self,
+        meta: &RequestMeta<'_>,
+        user_id: &str,
+        expires_at: Option<Timestamp>,
+    ) -> Result<NewToken, Error> {
+        let user_id = validate_user_id("AddPersonalAccessTokenRequest", "UserId", "userId", user_id)?;
+        let auth = self.authorize(meta, Permission::UserWrite).await?;
+        let now = self.now();
+        if expires_at.is_some_and(|at| at <= now) {
+            return Err(Error::pat_expiration_in_past());
+        }
+        let token_id = TokenId::new(self.next_id());
+        let mut secret = [0u8; 32];
+        self.inner.random.fill(&mut secret);
+        let token = hex(&secret);
+        let hash = TokenHash::of(&token);
+        let decide = |current: &User| {
+            if !matches!(current.kind, UserKind::Machine(_)) {
+                return Err(Error::pat_needs_machine_user());
+            }
+            let mut next = current.clone();
+            next.sequence += 1;
+            let record = PersonalAccessToken {
+                id: token_id.clone(),
+                user_id: current.id.clone(),
+                hash: hash.clone(),
+                expires_at,
+            };
+            let event = EventPayload::TokenAdded(TokenAdded {
+                token_id: token_id.as_str().to_owned(),
+                expiration: expires_at.map(Timestamp::unix_micros),
+            });
+            Ok((next, vec![event], vec![SideEffect::PutToken(record)]))
+        };
+        let (_, details) = self.change_user(meta, &auth, &user_id, Error::user_not_found_command, decide).await?;
+        Ok(NewToken { token_id, token, details })
+    }
+
+    /// `ListUserChanges`: a page of the user's events with their editors.
+    ///
+    /// # Errors
+    /// `User could not be found (QUERY-HNhb3)`, authorisation, storage.
+    pub async fn list_user_changes(
+        &self,
+        meta: &RequestMeta<'_>,
+        user_id: &str,
+        cursor: u64,
+        limit: u32,
+        ascending: bool,
+    ) -> Result<Vec<ChangeEntry>, Error> {
+        let user = self.get_user_by_id_as(meta, "ListUserChangesRequest", "UserId", "userId", user_id).await?;
+        let limit = match limit {
+            0 => DEFAULT_CHANGES_LIMIT,
+            n => n.min(MAX_CHANGES_LIMIT),
+        };
+        let page = EventPage { cursor, limit, ascending };
+        let events = self.inner.store.user_events(&user.id, page).await.map_err(store_error)?;
+        let mut editors: HashMap<UserId, (String, String)> = HashMap::new();
+        let mut entries = Vec::with_capacity(events.len());
+        for event in events {
+            if !editors.contains_key(&event.editor) {
+                let editor = self.inner.store.user(&event.editor).await.map_err(store_error)?;
+                let names = editor.map_or_else(Default::default, |e| {
+                    let display = match &e.kind {
+                        UserKind::Human(h) => h.profile.display_name.clone(),
+                        UserKind::Machine(m) => m.name.clone(),
+                    };
+                    (display, e.user_name)
+                });
+                editors.insert(event.editor.clone(), names);
+            }
+            let (display, login) = editors.get(&event.editor).cloned().unwrap_or_default();
+            entries.push(ChangeEntry { event, editor_display_name: display, editor_login_name: login });
+        }
+        Ok(entries)
+    }
+
+    /// `AddOrg`: a new org with the caller as its `ORG_OWNER`.
+    ///
+    /// # Errors
+    /// Validation, authorisation (`org.create`), storage.
+    pub async fn add_org(&self, meta: &RequestMeta<'_>, name: &str) -> Result<Created, Error> {
+        let name = validate_org_name(name)?;
+        let auth = self.authorize(meta, Permission::OrgCreate).await?;
+        let now = self.now();
+        let org_id = OrgId::new(self.next_id());
+        let org = Org {
+            id: org_id.clone(),
+            primary_domain: primary_domain(&name, &self.inner.config.instance_domain),
+            name,
+            state: OrgState::Active,
+            sequence: 2,
+            created_at: now,
+            changed_at: now,
+        };
+        let membership =
+            Membership { user_id: auth.user_id.clone(), org_id: Some(org_id.clone()), roles: vec![Role::OrgOwner] };
+        let events = vec![
+            EventPayload::OrgAdded(OrgAdded { name: org.name.clone(), primary_domain: org.primary_domain.clone() }),
+            EventPayload::OrgMemberAdded(MemberAdded {
+                user_id: auth.user_id.as_str().to_owned(),
+                roles: vec![Role::OrgOwner.name().to_owned()],
+            }),
+        ];
+        if meta.validate_only {
+            return Ok(Created {
+                id: org_id.into_string(),
+                details: read_details(now, now, 2, &OrgId::new(org.id.as_str())),
+            });
+        }
+        let commit = Commit {
+            editor: auth.user_id.clone(),
+            changes: vec![AggregateChange { expected_sequence: 0, state: AggregateState::Org(org), events }],
+            side_effects: vec![SideEffect::PutMembership(membership)],
+        };
+        let committed = self.inner.store.commit(commit).await.map_err(store_error)?;
+        Ok(Created { details: read_details(committed.at, committed.at, 2, &org_id), id: org_id.into_string() })
+    }
+
+    /// `GetMyOrg`: the org the request acts in.
+    ///
+    /// # Errors
+    /// Authorisation, storage.
+    pub async fn get_my_org(&self, meta: &RequestMeta<'_>) -> Result<Org, Error> {
+        let auth = self.authorize(meta, Permission::OrgRead).await?;
+        self.inner.store.org(&auth.org_id).await.map_err(store_error)?.ok_or_else(Error::org_not_found)
+    }
+
+    /// `AddOrgMember`: grants `ORG_*` roles in the org to one of its users.
+    ///
+    /// # Errors
+    /// Invalid roles, unknown user, an existing membership, authorisation, storage.
+    pub async fn add_org_member(
+        &self,
+        meta: &RequestMeta<'_>,
+        user_id: &str,
+        roles: &[String],
+    ) -> Result<ObjectDetails, Error> {
+        let (user_id, roles) = validate_member(user_id, roles)?;
+        let auth = self.authorize(meta, Permission::OrgMemberWrite).await?;
+        let member = self.inner.store.user(&user_id).await.map_err(store_error)?;
+        if !member.is_some_and(|user| user.is_visible_in(&auth.org_id)) {
+            return Err(Error::member_user_not_found());
+        }
+        let _guard = self.inner.locks.lock(auth.org_id.as_str()).await;
+        for _ in 0..self.attempts(None) {
+            let org =
+                self.inner.store.org(&auth.org_id).await.map_err(store_error)?.ok_or_else(Error::org_not_found)?;
+            let mut next = org.clone();
+            next.sequence += 1;
+            let event = EventPayload::OrgMemberAdded(MemberAdded {
+                user_id: user_id.as_str().to_owned(),
+                roles: roles.iter().map(|r| r.name().to_owned()).collect(),
+            });
+            if meta.validate_only {
+                return Ok(ObjectDetails {
+                    sequence: next.sequence,
+                    creation_date: None,
+                    change_date: Some(self.now()),
+                    resource_owner: org.id,
+                });
+            }
+            let membership =
+                Membership { user_id: user_id.clone(), org_id: Some(org.id.clone()), roles: roles.clone() };
+            let sequence = next.sequence;
+            let commit = Commit {
+                editor: auth.user_id.clone(),
+                changes: vec![AggregateChange {
+                    expected_sequence: org.sequence,
+                    state: AggregateState::Org(next),
+                    events: vec![event],
+                }],
+                side_effects: vec![SideEffect::PutMembership(membership)],
+            };
+            match self.inner.store.commit(commit).await {
+                Ok(committed) => {
+                    return Ok(ObjectDetails {
+                        sequence,
+                        creation_date: None,
+                        change_date: Some(committed.at),
+                        resource_owner: org.id,
+                    });
+                }
+                Err(StoreError::Conflict) => {}
+                Err(other) => return Err(store_error(other)),
+            }
+        }
+        Err(Error::too_much_contention())
+    }
+
+    /// Sets up an empty database: the default org, an `admin` machine user holding
+    /// `IAM_OWNER`, and its personal access token. Returns `None` when the instance exists
+    /// already (also when another process set it up at the same moment).
+    ///
+    /// # Errors
+    /// Invalid names, storage failures.
+    pub async fn bootstrap(&self, config: &BootstrapConfig) -> Result<Option<Bootstrapped>, Error> {
+        if self.inner.store.instance().await.map_err(store_error)?.is_some() {
+            return Ok(None);
+        }
+        let name = validate_org_name(&config.org_name)?;
+        let now = self.now();
+        let org_id = OrgId::new(self.next_id());
+        let admin_id = UserId::new(self.next_id());
+        let token_id = TokenId::new(self.next_id());
+        let mut secret = [0u8; 32];
+        self.inner.random.fill(&mut secret);
+        let admin_token = hex(&secret);
+
+        let org = Org {
+            id: org_id.clone(),
+            primary_domain: primary_domain(&name, &self.inner.config.instance_domain),
+            name,
+            state: OrgState::Active,
+            sequence: 1,
+            created_at: now,
+            changed_at: now,
+        };
+        let machine = Machine {
+            name: "Persona administrator".to_owned(),
+            description: String::new(),
+            access_token_type: AccessTokenType::Bearer,
+        };
+        let admin = User {
+            id: admin_id.clone(),
+            org_id: org_id.clone(),
+            user_name: config.admin_user_name.clone(),
+            state: UserState::Active,
+            kind: UserKind::Machine(machine.clone()),
+            sequence: 2,
+            created_at: now,
+            changed_at: now,
+        };
+        let instance = Instance { default_org_id: org_id.clone(), sequence: 2, created_at: now, changed_at: now };
+        let owner = Membership { user_id: admin_id.clone(), org_id: None, roles: vec![Role::IamOwner] };
+        let token = PersonalAccessToken {
+            id: token_id.clone(),
+            user_id: admin_id.clone(),
+            hash: TokenHash::of(&admin_token),
+            expires_at: None,
+        };
+        let commit = Commit {
+            editor: admin_id.clone(),
+            changes: vec![
+                AggregateChange {
+                    expected_sequence: 0,
+                    state: AggregateState::Instance(instance),
+                    events: vec![
+                        EventPayload::InstanceAdded(InstanceAdded { default_org_id: org_id.as_str().to_owned() }),
+                        EventPayload::InstanceMemberAdded(MemberAdded {
+                            user_id: admin_id.as_str().to_owned(),
+                            roles: vec![Role::IamOwner.name().to_owned()],
+                        }),
+                    ],
+                },
+                AggregateChange {
+                    expected_sequence: 0,
+                    events: vec![EventPayload::OrgAdded(OrgAdded {
+                        name: org.name.clone(),
+                        primary_domain: org.primary_domain.clone(),
+                    })],
+                    state: AggregateState::Org(org),
+                },
+                AggregateChange {
+                    expected_sequence: 0,
+                    state: AggregateState::User(admin),
+                    events: vec![
+                        EventPayload::MachineAdded(MachineAdded {
+                            user_name: config.admin_user_name.clone(),
+                            name: machine.name,
+                            description: machine.description,
+                            access_token_type: machine.access_token_type.number(),
+                        }),
+                        EventPayload::TokenAdded(TokenAdded {
+                            token_id: token_id.as_str().to_owned(),
+                            expiration: None,
+                        }),
+                    ],
+                },
+            ],
+            side_effects: vec![SideEffect::PutMembership(owner), SideEffect::PutToken(token)],
+        };
+        match self.inner.store.commit(commit).await {
+            Ok(_) => Ok(Some(Bootstrapped { org_id, admin_id, admin_token })),
+            // Another process set the instance up first.
+            Err(StoreError::Conflict) => Ok(None),
+            Err(other) => Err(store_error(other)),
+        }
+    }
+
+    /// Whether the store is reachable and migrated.
+    ///
+    /// # Errors
+    /// `Unavailable` when it is not.
+    pub async fn ready(&self) -> Result<(), Error> {
+        self.inner.store.ping().await.map_err(store_error)
+    }
+
+    /// The id of the instance aggregate, for adapters that show it.
+    #[must_use]
+    pub fn instance_id() -> &'static str {
+        INSTANCE_ID
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_accepts_quoted_and_bare_sequences_and_star() {
+        assert_eq!(parse_if_match("\"7\""), Ok(Some(7)));
+        assert_eq!(parse_if_match("7"), Ok(Some(7)));
+        assert_eq!(parse_if_match("*"), Ok(None));
+        assert!(parse_if_match("W/\"7\"").is_err());
+        assert!(parse_if_match("\"x\"").is_err());
+    }
+}

@@ -1,0 +1,100 @@
+//! The request-validation rules of the wire contract (protoc-gen-validate wording), collected so
+//! that the first violation gives the compat message and all of them give Persona's detail.
+
+use crate::error::{Error, ErrorKind, FieldViolation};
+
+/// One broken rule: where (Go-cased path for the message, JSON path for the detail) and what.
+#[derive(Debug, Clone)]
+struct Violation {
+    message: String,
+    field: String,
+    description: String,
+}
+
+/// Collects the violations of one request message, in field order.
+#[derive(Debug)]
+pub(crate) struct Validator {
+    message_name: &'static str,
+    json_prefix: &'static str,
+    violations: Vec<Violation>,
+}
+
+impl Validator {
+    /// A validator for the message named `message_name` (`UpdateHumanProfileRequest`).
+    pub(crate) fn new(message_name: &'static str) -> Self {
+        Self { message_name, json_prefix: "", violations: Vec::new() }
+    }
+
+    /// A validator for a message nested in a field whose JSON name is `json_prefix`.
+    pub(crate) fn nested(message_name: &'static str, json_prefix: &'static str) -> Self {
+        Self { message_name, json_prefix, violations: Vec::new() }
+    }
+
+    /// Checks `min..=max` Unicode scalar values; `min == 0` is the "at most" rule.
+    pub(crate) fn length(
+        &mut self,
+        go_name: &'static str,
+        json_name: &'static str,
+        value: &str,
+        min: usize,
+        max: usize,
+    ) {
+        let length = value.chars().count();
+        if length < min || length > max {
+            let rule = if min == 0 {
+                format!("value length must be at most {max} runes")
+            } else {
+                format!("value length must be between {min} and {max} runes, inclusive")
+            };
+            self.violation(go_name, json_name, rule);
+        }
+    }
+
+    /// Records a violation with its own wording.
+    pub(crate) fn violation(&mut self, go_name: &'static str, json_name: &'static str, rule: String) {
+        let field = if self.json_prefix.is_empty() {
+            json_name.to_owned()
+        } else {
+            format!("{}.{json_name}", self.json_prefix)
+        };
+        self.violations.push(Violation {
+            message: format!("invalid {}.{go_name}: {rule}", self.message_name),
+            field,
+            description: rule,
+        });
+    }
+
+    /// A required embedded message is absent.
+    pub(crate) fn required(&mut self, go_name: &'static str, json_name: &'static str) {
+        self.violation(go_name, json_name, "value is required".to_owned());
+    }
+
+    /// Folds the violations of an embedded message in, worded as protoc-gen-validate does.
+    pub(crate) fn embed(&mut self, go_name: &'static str, inner: Self) {
+        for violation in inner.violations {
+            self.violations.push(Violation {
+                message: format!(
+                    "invalid {}.{go_name}: embedded message failed validation | caused by: {}",
+                    self.message_name, violation.message
+                ),
+                field: violation.field,
+                description: violation.description,
+            });
+        }
+    }
+
+    /// `Ok` when nothing was violated; otherwise InvalidArgument with the first violation's
+    /// message and every violation as a field detail.
+    pub(crate) fn finish(self) -> Result<(), Error> {
+        let Some(first) = self.violations.first() else {
+            return Ok(());
+        };
+        let message = first.message.clone();
+        let details = self
+            .violations
+            .into_iter()
+            .map(|v| FieldViolation { field: v.field, description: v.description })
+            .collect();
+        Err(Error::without_id(ErrorKind::InvalidArgument, message).with_field_violations(details))
+    }
+}
