@@ -1,0 +1,86 @@
+//! Persona's gRPC surface: the ZITADEL management API (v1) wire contract.
+//!
+//! [`pb`] holds the types generated at build time from `proto/` (workspace root):
+//! prost messages, tonic server and client stubs, and proto3-JSON serde impls, so
+//! one set of types serves native gRPC, gRPC-Web and REST/JSON.
+
+mod timestamp;
+
+/// Generated protobuf types, in a module tree mirroring the protobuf packages.
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::nursery,
+    missing_docs,
+    unreachable_pub,
+    unused_qualifications,
+    rustdoc::all
+)]
+pub mod pb {
+    /// Standard Google packages.
+    pub mod google {
+        /// Well-known types: [`pbjson_types`], except [`protobuf::Timestamp`], which is
+        /// Persona's own so that JSON timestamps are written with a `Z` suffix.
+        pub mod protobuf {
+            pub use crate::timestamp::Timestamp;
+            pub use ::pbjson_types::*;
+        }
+
+        /// `google.rpc`: `Status` and `BadRequest`.
+        pub mod rpc {
+            include!(concat!(env!("OUT_DIR"), "/google.rpc.rs"));
+            include!(concat!(env!("OUT_DIR"), "/google.rpc.serde.rs"));
+        }
+    }
+
+    /// ZITADEL packages.
+    pub mod zitadel {
+        /// `zitadel.v1`: `ObjectDetails`, `LocalizedMessage`, `ErrorDetail`.
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/zitadel.v1.rs"));
+            include!(concat!(env!("OUT_DIR"), "/zitadel.v1.serde.rs"));
+        }
+
+        /// `zitadel.user.v1`.
+        pub mod user {
+            /// `zitadel.user.v1`: users, profiles and their enums.
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/zitadel.user.v1.rs"));
+                include!(concat!(env!("OUT_DIR"), "/zitadel.user.v1.serde.rs"));
+            }
+        }
+
+        /// `zitadel.org.v1`.
+        pub mod org {
+            /// `zitadel.org.v1`: organisations.
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/zitadel.org.v1.rs"));
+                include!(concat!(env!("OUT_DIR"), "/zitadel.org.v1.serde.rs"));
+            }
+        }
+
+        /// `zitadel.change.v1`.
+        pub mod change {
+            /// `zitadel.change.v1`: change history.
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/zitadel.change.v1.rs"));
+                include!(concat!(env!("OUT_DIR"), "/zitadel.change.v1.serde.rs"));
+            }
+        }
+
+        /// `zitadel.management.v1`.
+        pub mod management {
+            /// `zitadel.management.v1`: `ManagementService` with its messages,
+            /// server (`management_service_server`) and client
+            /// (`management_service_client`).
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/zitadel.management.v1.rs"));
+                include!(concat!(env!("OUT_DIR"), "/zitadel.management.v1.serde.rs"));
+            }
+        }
+    }
+}
+
+/// Encoded `google.protobuf.FileDescriptorSet` of every `.proto` file (imports
+/// included), for `tonic-reflection`.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/persona_descriptor.bin"));
