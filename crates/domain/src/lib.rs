@@ -75,6 +75,8 @@ pub mod user;
 mod validation;
 
 #[cfg(any(test, feature = "testing"))]
+pub mod conformance;
+#[cfg(any(test, feature = "testing"))]
 pub mod memory;
 
 pub use error::{Error, ErrorKind};

@@ -1,1 +1,22 @@
-//! placeholder
+//! # persona-storage
+//!
+//! The SeaORM implementation of Persona's ports: an append-only event log and a read model on
+//! SQLite (the embedded default) or PostgreSQL, with the same migrations on both.
+//!
+//! Durability: every commit is acknowledged only after the database made it durable — SQLite in
+//! WAL mode with `synchronous=FULL`, PostgreSQL with `synchronous_commit=on`. Speed comes from
+//! group commit: concurrent commits share one transaction and one sync (see `writer`), while
+//! each keeps its own optimistic-concurrency guard.
+
+mod config;
+mod entities;
+mod migration;
+mod rows;
+mod store;
+mod system;
+mod writer;
+
+pub use config::{Backend, StorageConfig, redact_url};
+pub use migration::Migrator;
+pub use store::{SeaOrmStore, StorageError};
+pub use system::{OsRandom, SystemClock};

@@ -1,0 +1,323 @@
+//! The conformance suite of the [`Store`] port (feature `testing`): every store implementation
+//! runs these same checks, the in-memory one here and the SeaORM one on SQLite and PostgreSQL.
+//! Each check takes a fresh, empty store and panics when the store breaks the port's promise.
+//! [`store_conformance!`](crate::store_conformance) turns them into `#[tokio::test]`s.
+
+use crate::UpdateHumanProfileRequest;
+use crate::auth::{Membership, PersonalAccessToken, Role, TokenHash};
+use crate::commands::{EmailInput, NewHumanRequest, ProfileInput, UnsupportedHumanFields};
+use crate::error::ErrorKind;
+use crate::events::EventPayload;
+use crate::ids::{OrgId, TokenId, UserId};
+use crate::memory::{SeededRandom, SystemClock};
+use crate::ports::{AggregateChange, AggregateState, Commit, EventPage, SideEffect, Store, StoreError};
+use crate::service::{BootstrapConfig, RequestMeta, Service, ServiceConfig};
+use crate::time::Timestamp;
+use crate::user::User;
+use std::sync::Arc;
+
+/// A bootstrapped service over `store`, with the admin's `authorization` value and org.
+pub struct Fixture<S> {
+    /// The service.
+    pub service: Service<S>,
+    /// `Bearer <admin token>`.
+    pub admin: String,
+    /// The admin's user id.
+    pub admin_id: UserId,
+    /// The default org.
+    pub org: OrgId,
+}
+
+impl<S: Store> Fixture<S> {
+    /// Bootstraps `store`.
+    ///
+    /// # Panics
+    /// When the store cannot be set up.
+    pub async fn new(store: S) -> Self {
+        let service =
+            Service::new(store, Arc::new(SystemClock), Arc::new(SeededRandom::new(7)), ServiceConfig::default());
+        let boot = service
+            .bootstrap(&BootstrapConfig { org_name: "Persona".into(), admin_user_name: "admin".into() })
+            .await
+            .expect("bootstrap works")
+            .expect("an empty store is set up");
+        Self { admin: format!("Bearer {}", boot.admin_token), admin_id: boot.admin_id, org: boot.org_id, service }
+    }
+
+    /// Request metadata of the admin.
+    #[must_use]
+    pub fn meta(&self) -> RequestMeta<'_> {
+        RequestMeta { authorization: Some(&self.admin), ..RequestMeta::default() }
+    }
+
+    /// Adds a human named `user_name` and returns its id.
+    ///
+    /// # Panics
+    /// When the add fails.
+    pub async fn add_human(&self, user_name: &str) -> UserId {
+        let request = human(user_name);
+        let created = self
+            .service
+            .add_human_user(&self.meta(), &request, &UnsupportedHumanFields::default())
+            .await
+            .expect("add human");
+        UserId::new(created.id)
+    }
+}
+
+/// An add request for a human called Ada.
+#[must_use]
+pub fn human(user_name: &str) -> NewHumanRequest {
+    NewHumanRequest {
+        user_name: user_name.into(),
+        profile: Some(ProfileInput {
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            ..ProfileInput::default()
+        }),
+        email: Some(EmailInput { email: "ada@example.com".into(), is_email_verified: true }),
+        phone: None,
+    }
+}
+
+/// An update of `user` to the given first name.
+#[must_use]
+pub fn rename(user: &UserId, first_name: &str) -> UpdateHumanProfileRequest {
+    UpdateHumanProfileRequest {
+        user_id: user.as_str().into(),
+        first_name: first_name.into(),
+        last_name: "Lovelace".into(),
+        display_name: "Ada Lovelace".into(),
+        ..UpdateHumanProfileRequest::default()
+    }
+}
+
+async fn user<S: Store>(store: &S, id: &UserId) -> User {
+    store.user(id).await.expect("read").expect("user exists")
+}
+
+/// Set-up writes the instance, the org, the admin and its token, and the token authenticates
+/// an instance owner.
+pub async fn bootstrap_commit_is_read_back<S: Store>(store: S) {
+    let f = Fixture::new(store.clone()).await;
+    let instance = store.instance().await.expect("read").expect("instance exists");
+    assert_eq!(instance.default_org_id, f.org);
+    assert_eq!(instance.sequence, 2);
+    let org = store.org(&f.org).await.expect("read").expect("org exists");
+    assert_eq!(org.name, "Persona");
+    let token = f.admin.trim_start_matches("Bearer ");
+    let caller =
+        store.caller(&TokenHash::of(token), Timestamp::from_unix_micros(0)).await.expect("read").expect("valid token");
+    assert_eq!(caller.user_id, f.admin_id);
+    assert_eq!(
+        caller.memberships,
+        vec![Membership { user_id: f.admin_id.clone(), org_id: None, roles: vec![Role::IamOwner] }]
+    );
+    let again =
+        f.service.bootstrap(&BootstrapConfig { org_name: "Other".into(), admin_user_name: "root".into() }).await;
+    assert_eq!(again, Ok(None), "a second start creates nothing");
+}
+
+/// A commit whose expected sequence is stale is a conflict and changes nothing.
+pub async fn stale_sequence_is_a_conflict_and_writes_nothing<S: Store>(store: S) {
+    let f = Fixture::new(store.clone()).await;
+    let id = f.add_human("ada").await;
+    let before = user(&store, &id).await;
+    let mut next = before.clone();
+    next.user_name = "changed".into();
+    next.sequence = 2;
+    let commit = Commit {
+        editor: f.admin_id.clone(),
+        changes: vec![AggregateChange {
+            expected_sequence: 7,
+            state: AggregateState::User(next),
+            events: vec![EventPayload::UserRemoved],
+        }],
+        side_effects: Vec::new(),
+    };
+    assert_eq!(store.commit(commit).await, Err(StoreError::Conflict));
+    assert_eq!(user(&store, &id).await, before);
+    let page = EventPage { cursor: 0, limit: 100, ascending: true };
+    assert_eq!(store.user_events(&id, page).await.expect("read").len(), 1);
+}
+
+/// Creating an aggregate that exists already is a conflict.
+pub async fn creating_an_existing_aggregate_is_a_conflict<S: Store>(store: S) {
+    let f = Fixture::new(store.clone()).await;
+    let id = f.add_human("ada").await;
+    let mut copy = user(&store, &id).await;
+    copy.user_name = "someone-else".into();
+    copy.sequence = 1;
+    let commit = Commit {
+        editor: f.admin_id.clone(),
+        changes: vec![AggregateChange {
+            expected_sequence: 0,
+            state: AggregateState::User(copy),
+            events: vec![EventPayload::UserRemoved],
+        }],
+        side_effects: Vec::new(),
+    };
+    assert_eq!(store.commit(commit).await, Err(StoreError::Conflict));
+}
+
+/// User names are unique without regard to case, and a removed user frees its name.
+pub async fn user_names_are_unique_without_case_until_removed<S: Store>(store: S) {
+    let f = Fixture::new(store).await;
+    let id = f.add_human("Ada").await;
+    let error = f
+        .service
+        .add_human_user(&f.meta(), &human("ada"), &UnsupportedHumanFields::default())
+        .await
+        .expect_err("taken");
+    assert_eq!(error.message(), "User already exists (V3-DKcYh)");
+    f.service.remove_user(&f.meta(), id.as_str()).await.expect("remove");
+    f.add_human("ada").await;
+}
+
+/// A commit of several aggregates is all or nothing.
+pub async fn a_failed_commit_writes_nothing_of_any_aggregate<S: Store>(store: S) {
+    let f = Fixture::new(store.clone()).await;
+    let existing = f.add_human("ada").await;
+    let mut fresh = user(&store, &existing).await;
+    fresh.id = UserId::new("fresh-user");
+    fresh.user_name = "fresh".into();
+    let mut stale = user(&store, &existing).await;
+    stale.sequence = 10;
+    let commit = Commit {
+        editor: f.admin_id.clone(),
+        changes: vec![
+            AggregateChange {
+                expected_sequence: 0,
+                state: AggregateState::User(fresh),
+                events: vec![EventPayload::UserRemoved],
+            },
+            AggregateChange {
+                expected_sequence: 9,
+                state: AggregateState::User(stale),
+                events: vec![EventPayload::UserRemoved],
+            },
+        ],
+        side_effects: vec![SideEffect::RevokeTokensOf(f.admin_id.clone())],
+    };
+    assert_eq!(store.commit(commit).await, Err(StoreError::Conflict));
+    assert_eq!(store.user(&UserId::new("fresh-user")).await.expect("read"), None);
+    let token = f.admin.trim_start_matches("Bearer ");
+    assert!(
+        store.caller(&TokenHash::of(token), Timestamp::from_unix_micros(0)).await.expect("read").is_some(),
+        "side effects were rolled back"
+    );
+}
+
+/// A second membership of the same user in the same org is a duplicate.
+pub async fn duplicate_membership_is_reported<S: Store>(store: S) {
+    let f = Fixture::new(store).await;
+    let id = f.add_human("ada").await;
+    f.service.add_org_member(&f.meta(), id.as_str(), &["ORG_OWNER".to_owned()]).await.expect("first membership");
+    let error = f
+        .service
+        .add_org_member(&f.meta(), id.as_str(), &["ORG_USER_MANAGER".to_owned()])
+        .await
+        .expect_err("duplicate");
+    assert_eq!(error.kind(), ErrorKind::AlreadyExists);
+}
+
+/// Event pages follow the cursor, the limit and the order.
+pub async fn events_are_paged_by_cursor_limit_and_order<S: Store>(store: S) {
+    let f = Fixture::new(store.clone()).await;
+    let id = f.add_human("ada").await;
+    for name in ["B", "C", "D", "E"] {
+        f.service.update_human_profile(&f.meta(), &rename(&id, name)).await.expect("update");
+    }
+    let sequences = |events: Vec<crate::events::Event>| events.into_iter().map(|e| e.sequence).collect::<Vec<_>>();
+    let page = |cursor, limit, ascending| EventPage { cursor, limit, ascending };
+    assert_eq!(sequences(store.user_events(&id, page(0, 100, true)).await.expect("read")), [1, 2, 3, 4, 5]);
+    assert_eq!(sequences(store.user_events(&id, page(2, 2, true)).await.expect("read")), [3, 4]);
+    assert_eq!(sequences(store.user_events(&id, page(0, 2, false)).await.expect("read")), [5, 4]);
+    assert_eq!(sequences(store.user_events(&id, page(3, 100, false)).await.expect("read")), [2, 1]);
+}
+
+/// Revoked and expired tokens, and tokens of removed users, authenticate nobody.
+pub async fn revoked_expired_and_orphaned_tokens_do_not_authenticate<S: Store>(store: S) {
+    let f = Fixture::new(store.clone()).await;
+    let machine = f
+        .service
+        .add_machine_user(
+            &f.meta(),
+            crate::commands::AddMachineUserRequest { user_name: "ci".into(), name: "CI".into(), ..Default::default() },
+        )
+        .await
+        .expect("machine");
+    let machine_id = UserId::new(machine.id);
+    let now = crate::ports::Clock::now(&SystemClock);
+    let soon = Timestamp::from_unix_micros(now.unix_micros() + 60_000_000);
+    let token = f.service.add_personal_access_token(&f.meta(), machine_id.as_str(), Some(soon)).await.expect("pat");
+    let hash = TokenHash::of(&token.token);
+    assert!(store.caller(&hash, now).await.expect("read").is_some());
+    assert!(store.caller(&hash, soon).await.expect("read").is_none(), "expired at its expiry");
+    f.service.remove_user(&f.meta(), machine_id.as_str()).await.expect("remove");
+    assert!(store.caller(&hash, now).await.expect("read").is_none(), "revoked with its user");
+    let unknown = PersonalAccessToken {
+        id: TokenId::new("x"),
+        user_id: machine_id,
+        hash: TokenHash::of("nope"),
+        expires_at: None,
+    };
+    assert!(store.caller(&unknown.hash, now).await.expect("read").is_none());
+}
+
+/// Rows and events carry the commit time, and the response reports it.
+pub async fn commits_stamp_rows_and_events_with_the_commit_time<S: Store>(store: S) {
+    let f = Fixture::new(store.clone()).await;
+    let id = f.add_human("ada").await;
+    let details = f.service.update_human_profile(&f.meta(), &rename(&id, "Grace")).await.expect("update");
+    let at = details.change_date.expect("change date");
+    let row = user(&store, &id).await;
+    assert_eq!(row.changed_at, at);
+    assert!(row.created_at < at);
+    let events = store.user_events(&id, EventPage { cursor: 1, limit: 10, ascending: true }).await.expect("read");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].created_at, at);
+    assert_eq!(events[0].editor, f.admin_id);
+    assert_eq!(events[0].resource_owner, f.org);
+}
+
+/// Generates one `#[tokio::test]` per conformance check. `$make` is an async expression that
+/// gives `Option<(store, guard)>`: `None` skips (a backend that is not configured), the guard
+/// lives until the test ends (a temporary directory, say).
+#[macro_export]
+macro_rules! store_conformance {
+    ($make:expr) => {
+        $crate::store_conformance!(@each $make;
+            bootstrap_commit_is_read_back,
+            stale_sequence_is_a_conflict_and_writes_nothing,
+            creating_an_existing_aggregate_is_a_conflict,
+            user_names_are_unique_without_case_until_removed,
+            a_failed_commit_writes_nothing_of_any_aggregate,
+            duplicate_membership_is_reported,
+            events_are_paged_by_cursor_limit_and_order,
+            revoked_expired_and_orphaned_tokens_do_not_authenticate,
+            commits_stamp_rows_and_events_with_the_commit_time
+        );
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if let Some((store, _guard)) = $make.await {
+                    $crate::conformance::$name(store).await;
+                }
+            }
+        )*
+    };
+}
+
+#[cfg(test)]
+mod in_memory {
+    use crate::memory::InMemoryStore;
+
+    async fn make() -> Option<(InMemoryStore, ())> {
+        Some((InMemoryStore::default(), ()))
+    }
+
+    crate::store_conformance!(make());
+}

@@ -1,0 +1,15 @@
+//! Schema migrations, applied at start (and by `persona migrate`). The same migrations serve
+//! SQLite and PostgreSQL.
+
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+mod m0001_initial;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_initial::Migration)]
+    }
+}

@@ -1,0 +1,327 @@
+//! Group commit: concurrent commits queue up and one transaction writes a whole batch, so many
+//! updates share one durable sync. Each commit still succeeds or fails on its own: its
+//! sequence guard decides, and commits that may hit a unique index run inside a savepoint.
+
+use crate::entities::{events, instance, memberships, orgs, tokens, users};
+use crate::rows::{db_sequence, membership_to_row, org_to_row, user_to_row};
+use persona_domain::events::AggregateType;
+use persona_domain::ports::{
+    AggregateChange, AggregateState, Commit, Committed, INSTANCE_ID, SideEffect, StoreError, UniqueKey,
+};
+use persona_domain::time::Timestamp;
+use sea_orm::sea_query::{Expr, ExprTrait as _};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+/// One queued commit and where its result goes.
+pub(crate) struct Job {
+    pub(crate) commit: Commit,
+    pub(crate) reply: oneshot::Sender<Result<Committed, StoreError>>,
+}
+
+/// Settings of the commit workers.
+pub(crate) struct WriterSettings {
+    pub(crate) workers: usize,
+    pub(crate) max_batch: usize,
+    pub(crate) sqlite: bool,
+}
+
+/// Starts the commit workers on `db` and returns the queue they serve. They stop when every
+/// sender is dropped.
+pub(crate) fn spawn(db: DatabaseConnection, settings: &WriterSettings) -> mpsc::Sender<Job> {
+    let (sender, receiver) = mpsc::channel(settings.max_batch * 16);
+    let shared = Arc::new(Worker {
+        db,
+        queue: Mutex::new(receiver),
+        max_batch: settings.max_batch.max(1),
+        sqlite: settings.sqlite,
+        last_commit: AtomicI64::new(0),
+    });
+    for _ in 0..settings.workers.max(1) {
+        let worker = Arc::clone(&shared);
+        tokio::spawn(async move { worker.run().await });
+    }
+    sender
+}
+
+struct Worker {
+    db: DatabaseConnection,
+    queue: Mutex<mpsc::Receiver<Job>>,
+    max_batch: usize,
+    sqlite: bool,
+    last_commit: AtomicI64,
+}
+
+/// A commit's own outcome inside a batch (an `Err(DbErr)` around it fails the whole batch).
+type ItemResult = Result<(), StoreError>;
+
+impl Worker {
+    async fn run(&self) {
+        loop {
+            let batch = {
+                let mut queue = self.queue.lock().await;
+                let Some(first) = queue.recv().await else {
+                    return;
+                };
+                let mut batch = vec![first];
+                while batch.len() < self.max_batch {
+                    match queue.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                batch
+            };
+            self.commit_batch(batch).await;
+        }
+    }
+
+    /// A commit time later than every earlier one of this process.
+    fn stamp(&self) -> Timestamp {
+        let now = crate::system::now().unix_micros();
+        let previous = self.last_commit.fetch_max(now, Ordering::SeqCst);
+        if now > previous {
+            Timestamp::from_unix_micros(now)
+        } else {
+            Timestamp::from_unix_micros(self.last_commit.fetch_add(1, Ordering::SeqCst) + 1)
+        }
+    }
+
+    async fn commit_batch(&self, mut batch: Vec<Job>) {
+        // One lock order for every batch, so concurrent batches on PostgreSQL cannot deadlock.
+        batch.sort_by(|a, b| first_key(&a.commit).cmp(&first_key(&b.commit)));
+        let at = self.stamp();
+        let commits: Vec<&Commit> = batch.iter().map(|job| &job.commit).collect();
+        let outcome = self.write(&commits, at).await;
+        match outcome {
+            Ok(results) => {
+                for (job, result) in batch.into_iter().zip(results) {
+                    let _ = job.reply.send(result.map(|()| Committed { at }));
+                }
+            }
+            Err(_) if batch.len() > 1 => {
+                // Something failed for the batch as a whole: give every commit its own try, so
+                // one bad commit cannot take the others down with it.
+                for job in batch {
+                    let at = self.stamp();
+                    let result = match self.write(&[&job.commit], at).await {
+                        Ok(mut results) => {
+                            results.pop().unwrap_or(Err(StoreError::Conflict)).map(|()| Committed { at })
+                        }
+                        Err(error) => Err(classify(&error)),
+                    };
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(error) => {
+                let result = Err(classify(&error));
+                for job in batch {
+                    let _ = job.reply.send(result.clone());
+                }
+            }
+        }
+    }
+
+    /// Writes the commits in one transaction; per-commit rejections are in the result list.
+    async fn write(&self, commits: &[&Commit], at: Timestamp) -> Result<Vec<ItemResult>, DbErr> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: self.sqlite.then_some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        let txn = self.db.begin_with_options(options).await?;
+        let mut results = Vec::with_capacity(commits.len());
+        for commit in commits {
+            let result = if needs_savepoint(commit) {
+                let savepoint = txn.begin().await?;
+                match apply(&savepoint, commit, at).await {
+                    Ok(Ok(())) => {
+                        savepoint.commit().await?;
+                        Ok(())
+                    }
+                    Ok(Err(rejected)) => {
+                        savepoint.rollback().await?;
+                        Err(rejected)
+                    }
+                    Err(error) => match rejection(&error) {
+                        Some(rejected) => {
+                            savepoint.rollback().await?;
+                            Err(rejected)
+                        }
+                        None => return Err(error),
+                    },
+                }
+            } else {
+                apply(&txn, commit, at).await?
+            };
+            results.push(result);
+        }
+        txn.commit().await?;
+        Ok(results)
+    }
+}
+
+fn first_key(commit: &Commit) -> (&'static str, &str) {
+    commit.changes.first().map_or(("", ""), |change| aggregate_key(&change.state))
+}
+
+fn aggregate_key(state: &AggregateState) -> (&'static str, &str) {
+    match state {
+        AggregateState::User(user) => (AggregateType::User.as_str(), user.id.as_str()),
+        AggregateState::Org(org) => (AggregateType::Org.as_str(), org.id.as_str()),
+        AggregateState::Instance(_) => (AggregateType::Instance.as_str(), INSTANCE_ID),
+    }
+}
+
+/// Commits that can only fail through their sequence guard run without a savepoint: the guard
+/// is their first statement, so a rejected one has written nothing.
+fn needs_savepoint(commit: &Commit) -> bool {
+    commit.changes.len() != 1
+        || commit.changes.iter().any(|change| change.expected_sequence == 0)
+        || commit.side_effects.iter().any(|effect| matches!(effect, SideEffect::PutMembership(_)))
+}
+
+/// A unique violation is a rejection of one commit, not a failure of the batch.
+fn rejection(error: &DbErr) -> Option<StoreError> {
+    match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(message)) => Some(if message.contains("user_name_key") {
+            StoreError::Duplicate(UniqueKey::UserName)
+        } else if message.contains("memberships") {
+            StoreError::Duplicate(UniqueKey::Membership)
+        } else {
+            // A primary key or an event sequence: the aggregate exists or moved on.
+            StoreError::Conflict
+        }),
+        _ => None,
+    }
+}
+
+/// The error a commit reports when its transaction failed.
+fn classify(error: &DbErr) -> StoreError {
+    rejection(error).unwrap_or_else(|| {
+        tracing::error!(error = %error, "commit failed");
+        StoreError::Unavailable(error.to_string())
+    })
+}
+
+async fn apply<C: ConnectionTrait>(db: &C, commit: &Commit, at: Timestamp) -> Result<ItemResult, DbErr> {
+    for change in &commit.changes {
+        if !put_state(db, change, at).await? {
+            return Ok(Err(StoreError::Conflict));
+        }
+        append_events(db, commit, change, at).await?;
+    }
+    for effect in &commit.side_effects {
+        side_effect(db, effect).await?;
+    }
+    Ok(Ok(()))
+}
+
+/// Writes the aggregate's row: insert when new, else update guarded by the expected sequence.
+/// Returns whether the guard held.
+async fn put_state<C: ConnectionTrait>(db: &C, change: &AggregateChange, at: Timestamp) -> Result<bool, DbErr> {
+    let expected = db_sequence(change.expected_sequence);
+    let fresh = change.expected_sequence == 0;
+    let rows = match &change.state {
+        AggregateState::User(user) => {
+            let created = if fresh { at } else { user.created_at };
+            let row = user_to_row(user, created, at).into_active_model().reset_all();
+            if fresh {
+                users::Entity::insert(row).exec_without_returning(db).await?
+            } else {
+                let filter = users::Column::Id.eq(user.id.as_str()).and(users::Column::Sequence.eq(expected));
+                users::Entity::update_many().set(row).filter(filter).exec(db).await?.rows_affected
+            }
+        }
+        AggregateState::Org(org) => {
+            let created = if fresh { at } else { org.created_at };
+            let row = org_to_row(org, created, at).into_active_model().reset_all();
+            if fresh {
+                orgs::Entity::insert(row).exec_without_returning(db).await?
+            } else {
+                let filter = orgs::Column::Id.eq(org.id.as_str()).and(orgs::Column::Sequence.eq(expected));
+                orgs::Entity::update_many().set(row).filter(filter).exec(db).await?.rows_affected
+            }
+        }
+        AggregateState::Instance(state) => {
+            let created = if fresh { at } else { state.created_at };
+            let row = instance::Model {
+                id: INSTANCE_ID.to_owned(),
+                default_org_id: state.default_org_id.as_str().to_owned(),
+                sequence: db_sequence(state.sequence),
+                created_at: created.unix_micros(),
+                changed_at: at.unix_micros(),
+            }
+            .into_active_model()
+            .reset_all();
+            if fresh {
+                instance::Entity::insert(row).exec_without_returning(db).await?
+            } else {
+                let filter = instance::Column::Id.eq(INSTANCE_ID).and(instance::Column::Sequence.eq(expected));
+                instance::Entity::update_many().set(row).filter(filter).exec(db).await?.rows_affected
+            }
+        }
+    };
+    Ok(rows == 1)
+}
+
+async fn append_events<C: ConnectionTrait>(
+    db: &C,
+    commit: &Commit,
+    change: &AggregateChange,
+    at: Timestamp,
+) -> Result<(), DbErr> {
+    let (aggregate_type, aggregate_id) = aggregate_key(&change.state);
+    let owner = match &change.state {
+        AggregateState::User(user) => user.org_id.as_str(),
+        AggregateState::Org(org) => org.id.as_str(),
+        AggregateState::Instance(instance) => instance.default_org_id.as_str(),
+    };
+    let rows = (1..).zip(&change.events).map(|(offset, payload)| events::ActiveModel {
+        position: sea_orm::ActiveValue::NotSet,
+        aggregate_type: sea_orm::ActiveValue::Set(aggregate_type.to_owned()),
+        aggregate_id: sea_orm::ActiveValue::Set(aggregate_id.to_owned()),
+        sequence: sea_orm::ActiveValue::Set(db_sequence(change.expected_sequence + offset)),
+        event_type: sea_orm::ActiveValue::Set(payload.event_type().to_owned()),
+        payload: sea_orm::ActiveValue::Set(payload.to_json()),
+        editor_id: sea_orm::ActiveValue::Set(commit.editor.as_str().to_owned()),
+        resource_owner: sea_orm::ActiveValue::Set(owner.to_owned()),
+        created_at: sea_orm::ActiveValue::Set(at.unix_micros()),
+    });
+    events::Entity::insert_many(rows).exec_without_returning(db).await?;
+    Ok(())
+}
+
+async fn side_effect<C: ConnectionTrait>(db: &C, effect: &SideEffect) -> Result<(), DbErr> {
+    match effect {
+        SideEffect::PutMembership(membership) => {
+            let row = membership_to_row(membership).into_active_model().reset_all();
+            memberships::Entity::insert(row).exec_without_returning(db).await?;
+        }
+        SideEffect::PutToken(token) => {
+            let row = tokens::Model {
+                id: token.id.as_str().to_owned(),
+                user_id: token.user_id.as_str().to_owned(),
+                hash: token.hash.to_hex(),
+                expires_at: token.expires_at.map(Timestamp::unix_micros),
+                revoked: false,
+            };
+            tokens::Entity::insert(row.into_active_model().reset_all()).exec_without_returning(db).await?;
+        }
+        SideEffect::RevokeTokensOf(user) => {
+            tokens::Entity::update_many()
+                .col_expr(tokens::Column::Revoked, Expr::value(true))
+                .filter(tokens::Column::UserId.eq(user.as_str()))
+                .exec(db)
+                .await?;
+        }
+        SideEffect::RemoveMembershipsOf(user) => {
+            memberships::Entity::delete_many().filter(memberships::Column::UserId.eq(user.as_str())).exec(db).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! The port's conformance suite and the storage-specific promises (durability settings,
+//! concurrent updates, group commit), on SQLite and, when `PERSONA_TEST_DATABASE_URL` is set,
+//! on PostgreSQL with one schema per test.
+
+use persona_domain::conformance::{Fixture, rename};
+use persona_domain::events::EventPayload;
+use persona_domain::ports::{EventPage, Store};
+use persona_storage::{SeaOrmStore, StorageConfig};
+use std::sync::atomic::{AtomicU64, Ordering};
+use tempfile::TempDir;
+
+async fn sqlite() -> Option<(SeaOrmStore, TempDir)> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("persona.db").display());
+    let store = SeaOrmStore::connect(&StorageConfig::new(url)).await.expect("sqlite store");
+    Some((store, dir))
+}
+
+/// A PostgreSQL store in a fresh schema, or `None` when no test database is configured.
+async fn postgres() -> Option<(SeaOrmStore, ())> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let url = std::env::var("PERSONA_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty())?;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let schema = format!("t_{}_{}_{}", std::process::id(), nanos, NEXT.fetch_add(1, Ordering::Relaxed));
+    let config = StorageConfig { schema: Some(schema), max_connections: Some(4), ..StorageConfig::new(url) };
+    Some((SeaOrmStore::connect(&config).await.expect("postgres store"), ()))
+}
+
+mod sqlite_conformance {
+    persona_domain::store_conformance!(super::sqlite());
+}
+
+mod postgres_conformance {
+    persona_domain::store_conformance!(super::postgres());
+}
+
+/// 32 tasks update one user at once with distinct values: every success has its own sequence,
+/// the sequences are contiguous, and the read model equals the last event.
+async fn concurrent_updates_of_one_user_stay_consistent(store: SeaOrmStore) {
+    let f = std::sync::Arc::new(Fixture::new(store.clone()).await);
+    let id = f.add_human("ada").await;
+    let mut tasks = Vec::new();
+    for n in 0..32 {
+        let (f, id) = (std::sync::Arc::clone(&f), id.clone());
+        tasks.push(tokio::spawn(async move {
+            f.service.update_human_profile(&f.meta(), &rename(&id, &format!("Name {n}"))).await
+        }));
+    }
+    let mut sequences = Vec::new();
+    for task in tasks {
+        let details = task.await.expect("task").expect("every update succeeds");
+        sequences.push(details.sequence);
+    }
+    sequences.sort_unstable();
+    assert_eq!(sequences, (2..=33).collect::<Vec<u64>>(), "distinct and contiguous");
+
+    let events = store.user_events(&id, EventPage { cursor: 0, limit: 1000, ascending: true }).await.expect("events");
+    let numbers: Vec<u64> = events.iter().map(|e| e.sequence).collect();
+    assert_eq!(numbers, (1..=33).collect::<Vec<u64>>());
+    let Some(EventPayload::ProfileChanged(last)) = events.last().map(|e| &e.payload) else {
+        panic!("the last event is a profile change");
+    };
+    let row = store.user(&id).await.expect("read").expect("user");
+    let first_name = &row.human().expect("human").profile.first_name;
+    assert_eq!(Some(first_name), last.first_name.as_ref().map(|c| &c.new), "read model equals the last event");
+    assert_eq!(row.sequence, 33);
+}
+
+/// Updates of many users at once are grouped into shared commits and none is lost.
+async fn concurrent_updates_of_many_users_are_all_durable(store: SeaOrmStore) {
+    let f = std::sync::Arc::new(Fixture::new(store.clone()).await);
+    let mut ids = Vec::new();
+    for n in 0..64 {
+        ids.push(f.add_human(&format!("user{n}")).await);
+    }
+    let mut tasks = Vec::new();
+    for id in &ids {
+        let (f, id) = (std::sync::Arc::clone(&f), id.clone());
+        tasks.push(tokio::spawn(
+            async move { f.service.update_human_profile(&f.meta(), &rename(&id, "Changed")).await },
+        ));
+    }
+    for task in tasks {
+        assert_eq!(task.await.expect("task").expect("update").sequence, 2);
+    }
+    for id in &ids {
+        let row = store.user(id).await.expect("read").expect("user");
+        assert_eq!(row.human().expect("human").profile.first_name, "Changed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_updates_of_one_user_stay_consistent() {
+    let (store, _dir) = sqlite().await.expect("sqlite");
+    concurrent_updates_of_one_user_stay_consistent(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_updates_of_one_user_stay_consistent() {
+    if let Some((store, ())) = postgres().await {
+        concurrent_updates_of_one_user_stay_consistent(store).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_updates_of_many_users_are_all_durable() {
+    let (store, _dir) = sqlite().await.expect("sqlite");
+    concurrent_updates_of_many_users_are_all_durable(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_updates_of_many_users_are_all_durable() {
+    if let Some((store, ())) = postgres().await {
+        concurrent_updates_of_many_users_are_all_durable(store).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_runs_in_wal_mode_with_full_sync() {
+    use sea_orm::ConnectionTrait;
+    let (store, _dir) = sqlite().await.expect("sqlite");
+    let db = store.connection();
+    let pragma = |name: &'static str| async move {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), format!("PRAGMA {name}")))
+            .await
+            .expect("pragma")
+            .expect("a row");
+        row.try_get_by_index::<String>(0)
+            .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+            .expect("value")
+    };
+    assert_eq!(pragma("journal_mode").await, "wal");
+    assert_eq!(pragma("synchronous").await, "2", "2 is FULL");
+    assert_eq!(pragma("foreign_keys").await, "1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_commits_synchronously() {
+    use sea_orm::ConnectionTrait;
+    let Some((store, ())) = postgres().await else { return };
+    let db = store.connection();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "SHOW synchronous_commit"))
+        .await
+        .expect("show")
+        .expect("a row");
+    assert_eq!(row.try_get_by_index::<String>(0).expect("value"), "on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reopened_sqlite_database_keeps_every_acknowledged_update() {
+    let (store, dir) = sqlite().await.expect("sqlite");
+    let f = Fixture::new(store).await;
+    let id = f.add_human("ada").await;
+    let details = f.service.update_human_profile(&f.meta(), &rename(&id, "Kept")).await.expect("update");
+    drop(f);
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("persona.db").display());
+    let reopened = SeaOrmStore::connect(&StorageConfig::new(url)).await.expect("reopen");
+    let row = reopened.user(&id).await.expect("read").expect("user");
+    assert_eq!(row.sequence, details.sequence);
+    assert_eq!(row.human().expect("human").profile.first_name, "Kept");
+}
