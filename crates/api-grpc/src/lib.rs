@@ -1,10 +1,30 @@
-//! Persona's gRPC surface: the ZITADEL management API (v1) wire contract.
+//! Persona's gRPC surface: the ZITADEL management API (v1) wire contract and its gRPC /
+//! gRPC-Web adapter.
 //!
 //! [`pb`] holds the types generated at build time from `proto/` (workspace root):
 //! prost messages, tonic server and client stubs, and proto3-JSON serde impls, so
 //! one set of types serves native gRPC, gRPC-Web and REST/JSON.
+//!
+//! The adapter is thin: [`headers`] reads the request metadata, [`convert`] turns messages into
+//! the domain's inputs and results back into messages, [`rpc`] has one function per RPC that
+//! every protocol calls (REST too), [`status`] maps domain errors to gRPC statuses, and
+//! [`routes`] assembles the services ([`grpc_router`] for native gRPC plus gRPC-Web).
 
+#![warn(missing_docs)]
+
+pub mod convert;
+pub mod headers;
+pub mod routes;
+pub mod rpc;
+pub mod service;
+pub mod status;
+#[cfg(test)]
+mod tests;
 mod timestamp;
+
+pub use headers::RequestHeaders;
+pub use routes::{GrpcConfig, SetupError, grpc_router, grpc_routes};
+pub use service::ManagementApi;
 
 /// Generated protobuf types, in a module tree mirroring the protobuf packages.
 #[allow(

@@ -1,0 +1,71 @@
+//! Everything Persona serves over gRPC: `ManagementService`, the standard health service
+//! (`grpc.health.v1`) and server reflection (v1 and v1alpha, as grpcurl 1.8 only speaks v1alpha),
+//! as tonic [`Routes`] and as an axum [`Router`] that also speaks gRPC-Web.
+//!
+//! The gRPC-Web translation ([`GrpcWebLayer`]) wraps these routes only: it answers plain HTTP/1
+//! requests with 400, so REST must be dispatched elsewhere (by content type) before it. CORS
+//! belongs outside that dispatcher, since preflights carry no gRPC content type.
+
+use crate::FILE_DESCRIPTOR_SET;
+use crate::pb::zitadel::management::v1::management_service_server::{ManagementServiceServer, SERVICE_NAME};
+use crate::service::ManagementApi;
+use axum::Router;
+use persona_domain::Service;
+use persona_domain::ports::Store;
+use tonic::service::Routes;
+use tonic_health::ServingStatus;
+use tonic_web::GrpcWebLayer;
+
+/// Default largest request message: 4 MiB, tonic's own default.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Settings of the gRPC services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrpcConfig {
+    /// Largest decoded request message, in bytes; larger ones are refused by tonic.
+    pub max_message_bytes: usize,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        Self { max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES }
+    }
+}
+
+/// The gRPC services could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The compiled-in descriptor set could not be served by reflection.
+    #[error("cannot build the gRPC reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// `ManagementService`, health and reflection (v1 and v1alpha) as tonic routes, native gRPC only.
+///
+/// # Errors
+/// [`SetupError::Reflection`] when the descriptor set is unusable (a build defect).
+pub async fn grpc_routes<S: Store>(service: Service<S>, config: &GrpcConfig) -> Result<Routes, SetupError> {
+    let limit = config.max_message_bytes;
+    let management = ManagementServiceServer::new(ManagementApi::new(service)).max_decoding_message_size(limit);
+
+    let (reporter, health) = tonic_health::server::health_reporter();
+    // "" (the whole server) is SERVING from the start.
+    reporter.set_service_status(SERVICE_NAME, ServingStatus::Serving).await;
+    let health = health.max_decoding_message_size(limit);
+
+    let reflection =
+        || tonic_reflection::server::Builder::configure().register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET);
+    let reflection_v1 = reflection().build_v1()?.max_decoding_message_size(limit);
+    let reflection_v1alpha = reflection().build_v1alpha()?.max_decoding_message_size(limit);
+
+    Ok(Routes::new(management).add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha))
+}
+
+/// [`grpc_routes`] as an axum router that serves native gRPC (HTTP/2) and gRPC-Web (HTTP/1.1
+/// or HTTP/2, `application/grpc-web*`). Mount it only for requests with a gRPC content type.
+///
+/// # Errors
+/// As [`grpc_routes`].
+pub async fn grpc_router<S: Store>(service: Service<S>, config: &GrpcConfig) -> Result<Router, SetupError> {
+    Ok(grpc_routes(service, config).await?.prepare().into_axum_router().layer(GrpcWebLayer::new()))
+}
