@@ -21,9 +21,12 @@ pub mod status;
 #[cfg(test)]
 mod tests;
 mod timestamp;
+pub mod transport_errors;
 
 pub use headers::RequestHeaders;
-pub use routes::{GrpcConfig, SetupError, grpc_router, grpc_routes};
+pub use routes::{
+    GrpcConfig, HealthSwitch, SetupError, grpc_router, grpc_routes, grpc_routes_with_health, native_router,
+};
 pub use service::ManagementApi;
 
 /// Generated protobuf types, in a module tree mirroring the protobuf packages.

@@ -40,11 +40,44 @@ pub enum SetupError {
     Reflection(#[from] tonic_reflection::server::Error),
 }
 
+/// Sets what the standard health service (`grpc.health.v1.Health`) answers for the whole
+/// server (`""`) and for `ManagementService`, so that it can follow the database's readiness.
+#[derive(Clone)]
+pub struct HealthSwitch {
+    reporter: tonic_health::server::HealthReporter,
+}
+
+impl std::fmt::Debug for HealthSwitch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthSwitch").finish_non_exhaustive()
+    }
+}
+
+impl HealthSwitch {
+    /// `SERVING` when `serving`, `NOT_SERVING` otherwise; watchers are told of changes.
+    pub async fn set_serving(&self, serving: bool) {
+        let status = if serving { ServingStatus::Serving } else { ServingStatus::NotServing };
+        self.reporter.set_service_status("", status).await;
+        self.reporter.set_service_status(SERVICE_NAME, status).await;
+    }
+}
+
 /// `ManagementService`, health and reflection (v1 and v1alpha) as tonic routes, native gRPC only.
 ///
 /// # Errors
 /// [`SetupError::Reflection`] when the descriptor set is unusable (a build defect).
 pub async fn grpc_routes<S: Store>(service: Service<S>, config: &GrpcConfig) -> Result<Routes, SetupError> {
+    grpc_routes_with_health(service, config).await.map(|(routes, _)| routes)
+}
+
+/// [`grpc_routes`], and the switch of its health service (`SERVING` at first).
+///
+/// # Errors
+/// As [`grpc_routes`].
+pub async fn grpc_routes_with_health<S: Store>(
+    service: Service<S>,
+    config: &GrpcConfig,
+) -> Result<(Routes, HealthSwitch), SetupError> {
     let limit = config.max_message_bytes;
     let management = ManagementServiceServer::new(ManagementApi::new(service)).max_decoding_message_size(limit);
 
@@ -58,7 +91,8 @@ pub async fn grpc_routes<S: Store>(service: Service<S>, config: &GrpcConfig) -> 
     let reflection_v1 = reflection().build_v1()?.max_decoding_message_size(limit);
     let reflection_v1alpha = reflection().build_v1alpha()?.max_decoding_message_size(limit);
 
-    Ok(Routes::new(management).add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha))
+    let routes = Routes::new(management).add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha);
+    Ok((routes, HealthSwitch { reporter }))
 }
 
 /// [`grpc_routes`] as an axum router that serves native gRPC (HTTP/2) and gRPC-Web (HTTP/1.1
@@ -67,5 +101,14 @@ pub async fn grpc_routes<S: Store>(service: Service<S>, config: &GrpcConfig) -> 
 /// # Errors
 /// As [`grpc_routes`].
 pub async fn grpc_router<S: Store>(service: Service<S>, config: &GrpcConfig) -> Result<Router, SetupError> {
-    Ok(grpc_routes(service, config).await?.prepare().into_axum_router().layer(GrpcWebLayer::new()))
+    Ok(native_router(grpc_routes(service, config).await?).layer(GrpcWebLayer::new()))
+}
+
+/// `routes` as an axum router for native gRPC, with Persona's mapping of unreadable requests.
+/// [`grpc_router`] wraps it in the gRPC-Web translation; the server does the same after adding
+/// its own layers in between (they then see gRPC-Web calls as native ones).
+pub fn native_router(routes: Routes) -> Router {
+    let native = routes.prepare().into_axum_router();
+    // Unreadable requests are the client's fault on every protocol (see `transport_errors`).
+    native.layer(axum::middleware::map_response(crate::transport_errors::remap))
 }

@@ -55,7 +55,7 @@
 //! # }
 //! ```
 //!
-//! The [`memory`] module (feature `testing`) implements the ports in memory, for tests and for
+//! The `memory` module (feature `testing`) implements the ports in memory, for tests and for
 //! programs that want the rules without a database.
 
 pub mod auth;

@@ -30,7 +30,8 @@ impl Validator {
         Self { message_name, json_prefix, violations: Vec::new() }
     }
 
-    /// Checks `min..=max` Unicode scalar values; `min == 0` is the "at most" rule.
+    /// Checks `min..=max` Unicode scalar values; `min == 0` is the "at most" rule. A value of a
+    /// fitting length that holds U+0000 is rejected too.
     pub(crate) fn length(
         &mut self,
         go_name: &'static str,
@@ -47,6 +48,9 @@ impl Validator {
                 format!("value length must be between {min} and {max} runes, inclusive")
             };
             self.violation(go_name, json_name, rule);
+        } else if value.contains('\0') {
+            // Ours: PostgreSQL cannot store U+0000 in text, so no backend accepts it.
+            self.violation(go_name, json_name, "value must not contain NUL characters".to_owned());
         }
     }
 
@@ -96,5 +100,33 @@ impl Validator {
             .map(|v| FieldViolation { field: v.field, description: v.description })
             .collect();
         Err(Error::without_id(ErrorKind::InvalidArgument, message).with_field_violations(details))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(value: &str, min: usize) -> Result<(), Error> {
+        let mut v = Validator::new("UpdateHumanProfileRequest");
+        v.length("FirstName", "firstName", value, min, 200);
+        v.finish()
+    }
+
+    #[test]
+    fn nul_characters_are_rejected_after_the_length_rule() {
+        let error = check("Ada\0Lovelace", 1).expect_err("NUL");
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            error.message(),
+            "invalid UpdateHumanProfileRequest.FirstName: value must not contain NUL characters"
+        );
+        let error = check(&"\0".repeat(201), 1).expect_err("too long");
+        assert_eq!(
+            error.message(),
+            "invalid UpdateHumanProfileRequest.FirstName: value length must be between 1 and 200 runes, inclusive"
+        );
+        assert!(check("Ada \u{1}\u{7f} Lovelace", 1).is_ok(), "other control characters are stored as given");
+        assert!(check("", 0).is_ok());
     }
 }
