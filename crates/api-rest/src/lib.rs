@@ -11,8 +11,10 @@
 #![warn(missing_docs)]
 
 pub mod body;
+pub mod catalog;
 pub mod error;
 mod handlers;
+pub mod openapi;
 pub mod reply;
 mod state;
 

@@ -1,34 +1,46 @@
 //! The effective configuration: built-in defaults, then an optional TOML file, then `PERSONA_`
 //! environment variables (`__` nests: `PERSONA_DATABASE__URL` is `database.url`).
+//!
+//! A key that Persona does not know, in the file or in the environment, stops the start with a
+//! message that names the key and where it came from; so does a value of the wrong type. The
+//! database URL may carry a password: `Debug` and [`Config::redacted`] hide it.
 
-use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Value};
+use figment::{Figment, Provider};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Everything the binary can be told.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on.
     pub listen: String,
+    /// Suffix of org primary domains.
+    pub instance_domain: String,
+    /// When non-empty, the only preferred languages accepted (plus none).
+    pub allowed_languages: Vec<String>,
+    /// How long in-flight requests may take to finish after SIGTERM or SIGINT.
+    pub shutdown_grace_seconds: u64,
     /// Database settings.
     pub database: DatabaseConfig,
     /// First-start settings.
     pub bootstrap: BootstrapSection,
     /// Logging.
     pub log: LogConfig,
-    /// Request limits.
+    /// Request and connection limits.
     pub limits: LimitsConfig,
-    /// Suffix of org primary domains.
-    pub instance_domain: String,
-    /// When non-empty, the only preferred languages accepted (plus none).
-    pub allowed_languages: Vec<String>,
+    /// TLS for the listener; off unless both paths are set.
+    pub tls: TlsConfig,
 }
 
 /// Database settings.
 #[derive(Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `sqlite://path?mode=rwc` or `postgres://user:password@host/db`.
     pub url: String,
@@ -36,10 +48,10 @@ pub struct DatabaseConfig {
     pub max_connections: Option<u32>,
 }
 
-impl std::fmt::Debug for DatabaseConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DatabaseConfig")
-            .field("url", &persona_storage::redact_url(&self.url))
+            .field("url", &redact_database_url(&self.url))
             .field("max_connections", &self.max_connections)
             .finish()
     }
@@ -47,7 +59,7 @@ impl std::fmt::Debug for DatabaseConfig {
 
 /// First-start settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct BootstrapSection {
     /// Name of the default org.
     pub org_name: String,
@@ -57,35 +69,71 @@ pub struct BootstrapSection {
     pub admin_pat_path: PathBuf,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable text, one line per event.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 /// Logging settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
-    /// `error`, `warn`, `info`, `debug`, `trace`, or per-target directives; `RUST_LOG` wins
+    /// `error`, `warn`, `info`, `debug`, `trace`, or per-target directives; `RUST_LOG` counts
     /// when this is not set.
     pub level: Option<String>,
     /// `text` or `json`.
-    pub format: String,
+    pub format: LogFormat,
 }
 
-/// Request limits.
+/// Request and connection limits.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
     /// Largest REST body and gRPC message, in bytes.
     pub max_body_bytes: usize,
+    /// How long one request may take before it is answered with `DeadlineExceeded` (504).
+    pub request_timeout_seconds: u64,
+    /// Requests handled at once; more are answered at once with `Unavailable` (503).
+    pub max_concurrent_requests: usize,
+    /// Open client connections; further ones are closed right after they are accepted.
+    pub max_connections: usize,
+    /// Concurrent HTTP/2 streams per connection.
+    pub http2_max_concurrent_streams: u32,
+    /// Interval of HTTP/2 keep-alive pings; 0 turns them off.
+    pub http2_keep_alive_interval_seconds: u64,
+    /// How long to wait for a keep-alive ping's answer before closing the connection.
+    pub http2_keep_alive_timeout_seconds: u64,
+    /// How long a client may take to send the headers of an HTTP/1.1 request.
+    pub header_read_timeout_seconds: u64,
+}
+
+/// TLS settings: PEM files of the certificate chain and of its private key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain (PEM), leaf first.
+    pub cert_path: Option<PathBuf>,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key_path: Option<PathBuf>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".to_owned(),
+            instance_domain: "localhost".to_owned(),
+            allowed_languages: Vec::new(),
+            shutdown_grace_seconds: 10,
             database: DatabaseConfig::default(),
             bootstrap: BootstrapSection::default(),
             log: LogConfig::default(),
             limits: LimitsConfig::default(),
-            instance_domain: "localhost".to_owned(),
-            allowed_languages: Vec::new(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -108,31 +156,295 @@ impl Default for BootstrapSection {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: None, format: "text".to_owned() }
+        Self { level: None, format: LogFormat::Text }
     }
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024 }
+        Self {
+            max_body_bytes: 1024 * 1024,
+            request_timeout_seconds: 30,
+            max_concurrent_requests: 512,
+            max_connections: 4096,
+            http2_max_concurrent_streams: 256,
+            http2_keep_alive_interval_seconds: 30,
+            http2_keep_alive_timeout_seconds: 10,
+            header_read_timeout_seconds: 30,
+        }
     }
 }
+
+impl LimitsConfig {
+    /// [`Self::request_timeout_seconds`] as a duration.
+    #[must_use]
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_seconds)
+    }
+}
+
+/// The prefix of configuration variables.
+const ENV_PREFIX: &str = "PERSONA_";
 
 /// Environment variables that start with `PERSONA_` but are not configuration.
 const NOT_CONFIG: &[&str] = &["TEST_DATABASE_URL", "CONFIG"];
 
+/// Why the configuration could not be loaded. Each message names the key and its source.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A key Persona does not know.
+    #[error("unknown key `{key}` in {origin}")]
+    UnknownKey {
+        /// The dotted key, e.g. `limits.max_body_byte`.
+        key: String,
+        /// Where it was set.
+        origin: String,
+    },
+    /// A value that does not fit its key, or a file that cannot be read.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Where a key came from, for messages.
+fn describe_source(metadata: Option<&figment::Metadata>, path: &[String]) -> String {
+    let Some(metadata) = metadata else {
+        return "the configuration".to_owned();
+    };
+    match &metadata.source {
+        Some(figment::Source::File(file)) => format!("file {}", file.display()),
+        Some(other) => other.to_string(),
+        None if metadata.name.contains("environment") => {
+            format!("environment variable {ENV_PREFIX}{}", path.join("__").to_ascii_uppercase())
+        }
+        None => metadata.name.to_string(),
+    }
+}
+
+fn from_figment(errors: figment::Error) -> ConfigError {
+    let messages: Vec<String> = errors
+        .into_iter()
+        .map(|error| {
+            let key = error.path.join(".");
+            let source = describe_source(error.metadata.as_ref(), &error.path);
+            if key.is_empty() {
+                format!("{} (in {source})", error.kind)
+            } else {
+                format!("invalid value for `{key}` in {source}: {}", error.kind)
+            }
+        })
+        .collect();
+    ConfigError::Invalid(messages.join("; "))
+}
+
+/// The dotted names of every leaf key and every section, from the defaults.
+fn known_keys() -> (BTreeSet<String>, BTreeSet<String>) {
+    fn walk(prefix: &str, value: &serde_json::Value, leaves: &mut BTreeSet<String>, sections: &mut BTreeSet<String>) {
+        if let serde_json::Value::Object(map) = value {
+            if !prefix.is_empty() {
+                sections.insert(prefix.to_owned());
+            }
+            for (key, child) in map {
+                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                walk(&path, child, leaves, sections);
+            }
+        } else {
+            leaves.insert(prefix.to_owned());
+        }
+    }
+    let (mut leaves, mut sections) = (BTreeSet::new(), BTreeSet::new());
+    if let Ok(defaults) = serde_json::to_value(Config::default()) {
+        walk("", &defaults, &mut leaves, &mut sections);
+    }
+    (leaves, sections)
+}
+
+/// The first key of `dict` (a TOML file's content) that Persona does not know.
+fn unknown_in_dict(
+    prefix: &str,
+    dict: &Dict,
+    leaves: &BTreeSet<String>,
+    sections: &BTreeSet<String>,
+) -> Option<String> {
+    dict.iter().find_map(|(key, value)| {
+        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        if leaves.contains(&path) {
+            None
+        } else if sections.contains(&path) {
+            match value {
+                Value::Dict(_, inner) => unknown_in_dict(&path, inner, leaves, sections),
+                _ => None,
+            }
+        } else {
+            Some(path)
+        }
+    })
+}
+
+/// Checks the keys of the file and of the `PERSONA_` variables against the known ones.
+fn check_keys(file: Option<&Path>, env: &[(String, String)]) -> Result<(), ConfigError> {
+    let (leaves, sections) = known_keys();
+    if let Some(path) = file {
+        let data = Toml::file_exact(path).data().map_err(|error| {
+            ConfigError::Invalid(format!("cannot read the file {}: {}", path.display(), error.kind))
+        })?;
+        for dict in data.values() {
+            if let Some(key) = unknown_in_dict("", dict, &leaves, &sections) {
+                return Err(ConfigError::UnknownKey { key, origin: format!("file {}", path.display()) });
+            }
+        }
+    }
+    for (name, _) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+        if NOT_CONFIG.contains(&rest) {
+            continue;
+        }
+        let key = rest.to_ascii_lowercase().replace("__", ".");
+        if !leaves.contains(&key) && !sections.contains(&key) {
+            return Err(ConfigError::UnknownKey { key, origin: format!("environment variable {name}") });
+        }
+    }
+    Ok(())
+}
+
 impl Config {
-    /// Loads defaults, then `file` (or `PERSONA_CONFIG`) if given, then the environment.
+    /// Loads defaults, then `file` (or the file `PERSONA_CONFIG` names) if given, then the
+    /// `PERSONA_` environment variables, and checks the result.
     ///
     /// # Errors
-    /// A message naming the key and source of a value that does not fit.
-    pub fn load(file: Option<PathBuf>) -> Result<Self, Box<figment::Error>> {
-        let mut figment = Figment::from(Serialized::defaults(Self::default()));
+    /// [`ConfigError`] naming the key and source of a value that is unknown or does not fit.
+    pub fn load(file: Option<PathBuf>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().unwrap_or_default())))
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
         let file = file.or_else(|| std::env::var_os("PERSONA_CONFIG").map(PathBuf::from));
+        check_keys(file.as_deref(), &env)?;
+        let mut figment = Figment::from(Serialized::defaults(Self::default()));
         if let Some(path) = file {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment = figment.merge(Env::prefixed("PERSONA_").split("__").ignore(NOT_CONFIG));
-        figment.extract().map_err(Box::new)
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(NOT_CONFIG));
+        let config: Self = figment.extract().map_err(from_figment)?;
+        config.check(&figment)?;
+        Ok(config)
+    }
+
+    /// Rules a single value's type cannot express; errors name the key and where it was set.
+    fn check(&self, figment: &Figment) -> Result<(), ConfigError> {
+        let unusable = |key: &str, reason: &str| {
+            let path: Vec<String> = key.split('.').map(str::to_owned).collect();
+            let source = describe_source(figment.find_metadata(key), &path);
+            ConfigError::Invalid(format!("invalid value for `{key}` in {source}: {reason}"))
+        };
+        let limits = &self.limits;
+        let positive = [
+            ("limits.max_body_bytes", limits.max_body_bytes as u64),
+            ("limits.request_timeout_seconds", limits.request_timeout_seconds),
+            ("limits.max_concurrent_requests", limits.max_concurrent_requests as u64),
+            ("limits.max_connections", limits.max_connections as u64),
+            ("limits.http2_max_concurrent_streams", u64::from(limits.http2_max_concurrent_streams)),
+            ("limits.http2_keep_alive_timeout_seconds", limits.http2_keep_alive_timeout_seconds),
+            ("limits.header_read_timeout_seconds", limits.header_read_timeout_seconds),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(unusable(key, "must be at least 1"));
+        }
+        match (&self.tls.cert_path, &self.tls.key_path) {
+            (Some(_), None) => Err(unusable("tls.cert_path", "tls.key_path must be set too")),
+            (None, Some(_)) => Err(unusable("tls.key_path", "tls.cert_path must be set too")),
+            _ => Ok(()),
+        }
+    }
+
+    /// This configuration with every secret replaced by `***`: safe to print or log.
+    #[must_use]
+    pub fn redacted(&self) -> Self {
+        let mut copy = self.clone();
+        copy.database.url = redact_database_url(&self.database.url);
+        copy
+    }
+
+    /// The redacted configuration as TOML, as `persona config` prints it.
+    ///
+    /// # Errors
+    /// A message when the configuration cannot be written as TOML (a bug).
+    pub fn to_redacted_toml(&self) -> Result<String, String> {
+        toml::to_string(&self.redacted()).map_err(|e| e.to_string())
+    }
+}
+
+/// The database URL with its password hidden, in the user-info part and in a `password=`
+/// query parameter alike.
+#[must_use]
+pub fn redact_database_url(url: &str) -> String {
+    let redacted = persona_storage::redact_url(url);
+    let Some((base, query)) = redacted.split_once('?') else {
+        return redacted;
+    };
+    let parameters: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", parameters.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_password_never_shows() {
+        let mut config = Config::default();
+        config.database.url = "postgres://persona:s3cret@db/persona?sslmode=require&password=s3cret".to_owned();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("s3cret"), "{debug}");
+        let printed = config.to_redacted_toml().expect("toml");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("postgres://persona:***@db/persona?sslmode=require&password=***"), "{printed}");
+    }
+
+    #[test]
+    fn unknown_environment_keys_are_named_with_their_variable() {
+        let env = vec![("PERSONA_LIMITS__MAX_BODY_BYTE".to_owned(), "1".to_owned())];
+        let error = check_keys(None, &env).expect_err("unknown");
+        assert_eq!(
+            error,
+            ConfigError::UnknownKey {
+                key: "limits.max_body_byte".to_owned(),
+                origin: "environment variable PERSONA_LIMITS__MAX_BODY_BYTE".to_owned()
+            }
+        );
+        let fine = vec![
+            ("PERSONA_TEST_DATABASE_URL".to_owned(), String::new()),
+            ("PERSONA_CONFIG".to_owned(), String::new()),
+            ("PERSONA_TLS__CERT_PATH".to_owned(), String::new()),
+            ("PERSONA_LOG".to_owned(), String::new()),
+        ];
+        check_keys(None, &fine).expect("known keys");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_named_with_their_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("persona.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:1\"\n[database]\nurl = \"sqlite::memory:\"\npool = 3\n")
+            .expect("write");
+        let error = check_keys(Some(&path), &[]).expect_err("unknown");
+        assert_eq!(
+            error,
+            ConfigError::UnknownKey { key: "database.pool".to_owned(), origin: format!("file {}", path.display()) }
+        );
+    }
+
+    #[test]
+    fn a_default_configuration_prints_and_reads_back() {
+        let printed = Config::default().to_redacted_toml().expect("toml");
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("persona.toml");
+        std::fs::write(&path, &printed).expect("write");
+        check_keys(Some(&path), &[]).expect("the printed configuration has only known keys");
     }
 }

@@ -2,24 +2,32 @@
 //! wire-compatible with ZITADEL's management API.
 
 mod config;
+mod listener;
+mod metrics;
+mod observe;
+mod protect;
+mod readiness;
 mod serve;
 mod telemetry;
+mod tls;
 
 use clap::{Parser, Subcommand};
 use config::Config;
+use metrics::{Metrics, PoolUsage};
 use persona_domain::language::LanguagePolicy;
 use persona_domain::{BootstrapConfig, Service, ServiceConfig};
-use persona_storage::{OsRandom, SeaOrmStore, StorageConfig, SystemClock};
+use persona_storage::{Backend, OsRandom, SeaOrmStore, StorageConfig, SystemClock};
+use readiness::Readiness;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 /// Persona: user profiles, wire-compatible with ZITADEL's management API.
 #[derive(Debug, Parser)]
-#[command(name = "persona", version, about)]
+#[command(name = "persona", version, about, propagate_version = true)]
 struct Cli {
     /// A TOML configuration file (also `PERSONA_CONFIG`).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -31,6 +39,8 @@ enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Print the effective configuration as TOML, secrets redacted, and exit.
+    Config,
 }
 
 /// Why the binary stopped with an error.
@@ -53,8 +63,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let command = cli.command.unwrap_or(Command::Serve);
+    if matches!(command, Command::Config) {
+        return match config.to_redacted_toml() {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("persona: cannot print the configuration: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Err(error) = telemetry::init(&config.log) {
-        eprintln!("persona: {error}");
+        eprintln!("persona: invalid configuration: {error}");
         return ExitCode::from(2);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -65,9 +88,10 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match cli.command.unwrap_or(Command::Serve) {
+        match command {
             Command::Serve => serve(config).await,
-            Command::Migrate => connect(&config).await.map(|_| tracing::info!("migrations applied")),
+            Command::Migrate => migrate(&config).await,
+            Command::Config => Ok(()),
         }
     });
     match result {
@@ -116,6 +140,33 @@ async fn write_token(path: &Path, token: &str) -> std::io::Result<()> {
     file.sync_all().await
 }
 
+async fn migrate(config: &Config) -> Result<(), Failure> {
+    let store = connect(config).await?;
+    tracing::info!(database = %config::redact_database_url(&config.database.url), "migrations applied");
+    store.connection().clone().close().await.map_err(|e| Failure::Start(format!("cannot close the database: {e}")))
+}
+
+/// The usage of the store's read pool (on PostgreSQL also the write pool).
+fn pool_usage(store: &SeaOrmStore) -> Vec<PoolUsage> {
+    let connection = store.connection();
+    let usage = |pool: &'static str, open: u32, idle: usize, max: u32| PoolUsage {
+        pool,
+        open,
+        idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        max,
+    };
+    match store.backend() {
+        Backend::Sqlite => {
+            let pool = connection.get_sqlite_connection_pool();
+            vec![usage("read", pool.size(), pool.num_idle(), pool.options().get_max_connections())]
+        }
+        Backend::Postgres => {
+            let pool = connection.get_postgres_connection_pool();
+            vec![usage("read_write", pool.size(), pool.num_idle(), pool.options().get_max_connections())]
+        }
+    }
+}
+
 async fn serve(config: Config) -> Result<(), Failure> {
     let languages = if config.allowed_languages.is_empty() {
         LanguagePolicy::any()
@@ -123,10 +174,15 @@ async fn serve(config: Config) -> Result<(), Failure> {
         LanguagePolicy::allow_list(config.allowed_languages.iter().map(String::as_str))
             .map_err(|_| Failure::Config("allowed_languages holds a malformed tag".to_owned()))?
     };
+    let tls = match (&config.tls.cert_path, &config.tls.key_path) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key).map_err(|e| Failure::Config(e.to_string()))?),
+        _ => None,
+    };
+    let openapi = serve::openapi_document().map_err(|e| Failure::Start(e.to_string()))?;
     let store = connect(&config).await?;
     let service_config =
         ServiceConfig { languages, instance_domain: config.instance_domain.clone(), ..ServiceConfig::default() };
-    let service = Service::new(store, Arc::new(SystemClock), Arc::new(OsRandom), service_config);
+    let service = Service::new(store.clone(), Arc::new(SystemClock), Arc::new(OsRandom), service_config);
 
     let boot = BootstrapConfig {
         org_name: config.bootstrap.org_name.clone(),
@@ -144,16 +200,44 @@ async fn serve(config: Config) -> Result<(), Failure> {
         Err(error) => return Err(Failure::Start(format!("cannot set up the instance: {error}"))),
     }
 
-    let app = serve::app(service, &config).await.map_err(|e| Failure::Start(e.to_string()))?;
-    let listener = tokio::net::TcpListener::bind(&config.listen)
+    let metrics = Arc::new(Metrics::default());
+    let readiness = Arc::new(Readiness::default());
+    readiness.check(&service).await;
+    let pool_store = store.clone();
+    let ops = serve::Operations {
+        metrics: metrics.clone(),
+        readiness: readiness.clone(),
+        pools: Arc::new(move || pool_usage(&pool_store)),
+        openapi,
+    };
+    let (app, health) = serve::app(service.clone(), &config, ops).await.map_err(|e| Failure::Start(e.to_string()))?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let monitor = readiness::spawn_monitor(service, readiness.clone(), health.clone(), stopped);
+
+    let tcp = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| Failure::Start(format!("cannot listen on {}: {e}", config.listen)))?;
-    let address = listener.local_addr().map_err(|e| Failure::Start(e.to_string()))?;
-    tracing::info!(%address, "listening (REST, gRPC and gRPC-Web)");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| Failure::Start(format!("server error: {e}")))?;
+    let address = tcp.local_addr().map_err(|e| Failure::Start(e.to_string()))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%address, %scheme, "listening (REST, gRPC and gRPC-Web)");
+    let settings = listener::ListenerSettings::new(&config.limits, config.shutdown_grace_seconds);
+    let shutdown = async {
+        shutdown_signal().await;
+        readiness.stop();
+        health.set_serving(false).await;
+    };
+    let drained = listener::run(tcp, app, tls, &settings, metrics, shutdown).await;
+    match drained {
+        listener::Drained::All => tracing::info!("every connection finished"),
+        listener::Drained::Cut(open) => {
+            tracing::warn!(connections = open, "the grace period ended: cutting the connections still open");
+        }
+    }
+    let _ = stop.send(true);
+    let _ = monitor.await;
+    if let Err(error) = store.connection().clone().close().await {
+        tracing::warn!(%error, "cannot close the database pool");
+    }
     tracing::info!("stopped");
     Ok(())
 }

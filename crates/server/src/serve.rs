@@ -1,19 +1,34 @@
 //! One listener for everything: requests with a gRPC content type go to the gRPC services
-//! (native and gRPC-Web), all others to REST. CORS wraps the dispatcher, because browser
-//! preflights carry no gRPC content type.
+//! (native and gRPC-Web), all others to REST. From the outside in:
+//!
+//! 1. CORS, because browser preflights carry no gRPC content type;
+//! 2. [`observe`](crate::observe::observe): span, request id, log line, metrics;
+//! 3. the operator endpoints `/healthz`, `/ready`, `/metrics`, `/openapi.json`, which are
+//!    neither shed nor timed out;
+//! 4. [`protect`](crate::protect::protect): load shedding and the per-request timeout;
+//! 5. the content-type dispatcher to REST or gRPC (with gRPC-Web translation).
 
 use crate::config::Config;
+use crate::metrics::{Metrics, PoolUsage};
+use crate::observe;
+use crate::protect::{self, Protection};
+use crate::readiness::Readiness;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::{HeaderName, Method, Request, StatusCode, header};
-use persona_api_grpc::GrpcConfig;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use persona_api_grpc::{GrpcConfig, HealthSwitch};
 use persona_api_rest::RestConfig;
+use persona_api_rest::error::ApiError;
 use persona_domain::Service;
 use persona_domain::ports::Store;
+use serde_json::json;
 use std::convert::Infallible;
+use std::sync::Arc;
 use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -37,8 +52,9 @@ fn cors() -> CorsLayer {
         "content-type",
         "if-match",
         "x-persona-validate-only",
+        "x-request-id",
     ];
-    let expose = ["grpc-status", "grpc-message", "grpc-status-details-bin", "etag"];
+    let expose = ["grpc-status", "grpc-message", "grpc-status-details-bin", "etag", "x-request-id"];
     CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
@@ -47,32 +63,117 @@ fn cors() -> CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-async fn ready<S: Store>(State(service): State<Service<S>>) -> Response {
-    match service.ready().await {
-        Ok(()) => {
-            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "{\"status\":\"ready\"}").into_response()
-        }
-        Err(_) => (
+/// Database pool usage, read on each scrape.
+pub type PoolProbe = Arc<dyn Fn() -> Vec<PoolUsage> + Send + Sync>;
+
+/// What the operator endpoints and middleware share.
+#[derive(Clone)]
+pub struct Operations {
+    /// Request and connection metrics.
+    pub metrics: Arc<Metrics>,
+    /// The last known readiness.
+    pub readiness: Arc<Readiness>,
+    /// Pool usage for `/metrics`.
+    pub pools: PoolProbe,
+    /// The OpenAPI document, serialized once.
+    pub openapi: Bytes,
+}
+
+struct Probes<S> {
+    service: Service<S>,
+    ops: Operations,
+}
+
+impl<S> Clone for Probes<S> {
+    fn clone(&self) -> Self {
+        Self { service: self.service.clone(), ops: self.ops.clone() }
+    }
+}
+
+fn json_response(status: StatusCode, body: &'static str) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ];
+    (status, headers, body).into_response()
+}
+
+async fn ready<S: Store>(State(probes): State<Probes<S>>) -> Response {
+    if probes.ops.readiness.is_stopping() {
+        return json_response(
             StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "application/json")],
-            "{\"code\":14,\"message\":\"The database is not available\"}",
-        )
-            .into_response(),
+            "{\"code\":14,\"message\":\"The server is shutting down\"}",
+        );
+    }
+    if probes.ops.readiness.check(&probes.service).await {
+        json_response(StatusCode::OK, "{\"status\":\"ready\"}")
+    } else {
+        json_response(StatusCode::SERVICE_UNAVAILABLE, "{\"code\":14,\"message\":\"The database is not available\"}")
     }
 }
 
 async fn healthz() -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "{\"status\":\"ok\"}").into_response()
+    json_response(StatusCode::OK, "{\"status\":\"ok\"}")
 }
 
-/// The whole application: probes, REST, gRPC and gRPC-Web behind CORS.
+async fn scrape<S: Store>(State(probes): State<Probes<S>>) -> Response {
+    let text = probes.ops.metrics.render(&(probes.ops.pools)(), probes.ops.readiness.is_ready());
+    let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], text)
+        .into_response()
+}
+
+async fn openapi<S: Store>(State(probes): State<Probes<S>>) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], probes.ops.openapi.clone()).into_response()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// The OpenAPI document of the REST surface: the management API generated from the route
+/// table and the protobuf descriptors, plus the probes.
+///
+/// # Errors
+/// When the compiled-in descriptors do not describe a route (a build defect).
+pub fn openapi_document() -> Result<Bytes, persona_api_rest::openapi::OpenApiError> {
+    let mut document = persona_api_rest::openapi::document(env!("CARGO_PKG_VERSION"))?;
+    let probe = |summary: &str, ok: &str, unavailable: bool| {
+        let mut responses = json!({"200": {"description": ok, "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"status": {"type": "string"}}
+        }}}}});
+        if unavailable {
+            responses["503"] = json!({"description": "Not ready", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/Error"
+            }}}});
+        }
+        json!({"get": {"operationId": summary, "summary": summary, "tags": ["Operations"], "security": [], "responses": responses}})
+    };
+    if let Some(paths) = document["paths"].as_object_mut() {
+        paths.insert("/healthz".to_owned(), probe("Healthz (process)", "The process is up", false));
+        paths.insert("/ready".to_owned(), probe("Ready", "The database is reachable and migrated", true));
+    }
+    if let Some(tags) = document["tags"].as_array_mut() {
+        tags.push(json!({"name": "Operations", "description": "Probes for orchestrators and load balancers"}));
+    }
+    Ok(Bytes::from(document.to_string()))
+}
+
+/// The whole application: CORS, observation, probes, protection, REST, gRPC and gRPC-Web; and
+/// the switch of the gRPC health service.
 ///
 /// # Errors
 /// When the gRPC services cannot be built (a defect of the compiled-in descriptors).
-pub async fn app<S: Store>(service: Service<S>, config: &Config) -> Result<Router, persona_api_grpc::SetupError> {
-    let grpc =
-        persona_api_grpc::grpc_router(service.clone(), &GrpcConfig { max_message_bytes: config.limits.max_body_bytes })
-            .await?;
+pub async fn app<S: Store>(
+    service: Service<S>,
+    config: &Config,
+    ops: Operations,
+) -> Result<(Router, HealthSwitch), persona_api_grpc::SetupError> {
+    let grpc_config = GrpcConfig { max_message_bytes: config.limits.max_body_bytes };
+    let (routes, health) = persona_api_grpc::grpc_routes_with_health(service.clone(), &grpc_config).await?;
+    let grpc = persona_api_grpc::native_router(routes)
+        .layer(middleware::from_fn(observe::record_grpc_status))
+        .layer(tonic_web::GrpcWebLayer::new());
     let rest = persona_api_rest::router(service.clone(), RestConfig { max_body_bytes: config.limits.max_body_bytes });
     let dispatch = tower::service_fn(move |request: Request<Body>| {
         let (grpc, rest) = (grpc.clone(), rest.clone());
@@ -81,10 +182,23 @@ pub async fn app<S: Store>(service: Service<S>, config: &Config) -> Result<Route
             Ok::<_, Infallible>(response.into_response())
         }
     });
-    Ok(Router::new()
+    let protection = Arc::new(Protection::new(
+        config.limits.max_concurrent_requests,
+        config.limits.request_timeout(),
+        ops.metrics.clone(),
+    ));
+    let api =
+        Router::new().fallback_service(dispatch).layer(middleware::from_fn_with_state(protection, protect::protect));
+    let metrics = ops.metrics.clone();
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/ready", get(ready::<S>))
-        .with_state(service)
-        .fallback_service(dispatch)
-        .layer(cors()))
+        .route("/metrics", get(scrape::<S>))
+        .route("/openapi.json", get(openapi::<S>))
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(Probes { service, ops })
+        .fallback_service(api)
+        .layer(middleware::from_fn_with_state(metrics, observe::observe))
+        .layer(cors());
+    Ok((router, health))
 }

@@ -1,0 +1,454 @@
+//! The OpenAPI 3.0 document of the REST surface, generated — never written by hand — from two
+//! sources: the route table ([`crate::catalog::ROUTES`]) and the protobuf descriptors compiled
+//! into `persona-api-grpc` ([`persona_api_grpc::FILE_DESCRIPTOR_SET`]). Schemas follow the
+//! proto3 JSON mapping the handlers use: lowerCamelCase names, 64-bit integers as decimal
+//! strings, enums as their names, timestamps as RFC 3339 strings; zero values are omitted on
+//! output, so no response property is required.
+
+use crate::catalog::{ROUTES, Route};
+use crate::error::{BAD_REQUEST_TYPE, ERROR_DETAIL_TYPE};
+use persona_api_grpc::FILE_DESCRIPTOR_SET;
+use prost::Message as _;
+use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorSet};
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The protobuf service the REST routes call.
+pub const SERVICE: &str = "zitadel.management.v1.ManagementService";
+
+/// Why the document could not be generated (a defect of the compiled-in descriptors).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenApiError {
+    /// The descriptor set does not decode.
+    #[error("the descriptor set does not decode: {0}")]
+    Descriptors(String),
+    /// A route names an RPC the service does not have.
+    #[error("{SERVICE} has no RPC {0}")]
+    UnknownRpc(String),
+    /// A message or enum is referenced but not described.
+    #[error("no descriptor for {0}")]
+    UnknownType(String),
+    /// A path placeholder is not a field of the request message.
+    #[error("{rpc}: path field {field} is not in the request message")]
+    UnknownPathField {
+        /// The RPC.
+        rpc: String,
+        /// The placeholder.
+        field: String,
+    },
+}
+
+/// Messages, enums and the service's methods, by full name without the leading dot.
+struct Descriptors {
+    messages: HashMap<String, DescriptorProto>,
+    enums: HashMap<String, EnumDescriptorProto>,
+    /// RPC name → (input type, output type).
+    methods: HashMap<String, (String, String)>,
+}
+
+impl Descriptors {
+    fn load() -> Result<Self, OpenApiError> {
+        let set =
+            FileDescriptorSet::decode(FILE_DESCRIPTOR_SET).map_err(|e| OpenApiError::Descriptors(e.to_string()))?;
+        let mut descriptors = Self { messages: HashMap::new(), enums: HashMap::new(), methods: HashMap::new() };
+        for file in &set.file {
+            let package = file.package();
+            for message in &file.message_type {
+                descriptors.add_message(package, message);
+            }
+            for enumeration in &file.enum_type {
+                descriptors.enums.insert(join(package, enumeration.name()), enumeration.clone());
+            }
+            for service in &file.service {
+                if join(package, service.name()) != SERVICE {
+                    continue;
+                }
+                for method in &service.method {
+                    let types = (strip(method.input_type()).to_owned(), strip(method.output_type()).to_owned());
+                    descriptors.methods.insert(method.name().to_owned(), types);
+                }
+            }
+        }
+        Ok(descriptors)
+    }
+
+    fn add_message(&mut self, scope: &str, message: &DescriptorProto) {
+        let name = join(scope, message.name());
+        for nested in &message.nested_type {
+            self.add_message(&name, nested);
+        }
+        for enumeration in &message.enum_type {
+            self.enums.insert(join(&name, enumeration.name()), enumeration.clone());
+        }
+        self.messages.insert(name, message.clone());
+    }
+
+    fn method(&self, rpc: &str) -> Result<&(String, String), OpenApiError> {
+        self.methods.get(rpc).ok_or_else(|| OpenApiError::UnknownRpc(rpc.to_owned()))
+    }
+
+    fn message(&self, name: &str) -> Result<&DescriptorProto, OpenApiError> {
+        self.messages.get(name).ok_or_else(|| OpenApiError::UnknownType(name.to_owned()))
+    }
+}
+
+fn join(scope: &str, name: &str) -> String {
+    if scope.is_empty() { name.to_owned() } else { format!("{scope}.{name}") }
+}
+
+fn strip(type_name: &str) -> &str {
+    type_name.strip_prefix('.').unwrap_or(type_name)
+}
+
+/// The proto3 JSON name of a field: its `json_name`, or the lowerCamelCase of its name.
+fn json_name(field: &FieldDescriptorProto) -> String {
+    if !field.json_name().is_empty() {
+        return field.json_name().to_owned();
+    }
+    let mut out = String::with_capacity(field.name().len());
+    let mut upper = false;
+    for c in field.name().chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `#/components/schemas/<name>`.
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// Builds component schemas on demand, following references.
+struct Schemas<'a> {
+    descriptors: &'a Descriptors,
+    done: BTreeMap<String, Value>,
+    pending: BTreeSet<String>,
+}
+
+impl Schemas<'_> {
+    /// The schema of a reference to message or enum `name` (well-known types inline).
+    fn reference(&mut self, name: &str) -> Value {
+        match name {
+            "google.protobuf.Timestamp" => json!({"type": "string", "format": "date-time"}),
+            "google.protobuf.Duration" => json!({"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]{1,9})?s$"}),
+            "google.protobuf.Empty" => json!({"type": "object"}),
+            "google.protobuf.FieldMask" => json!({"type": "string"}),
+            "google.protobuf.Struct" => json!({"type": "object", "additionalProperties": true}),
+            "google.protobuf.Value" => json!({}),
+            "google.protobuf.Any" => json!({
+                "type": "object",
+                "required": ["@type"],
+                "properties": {"@type": {"type": "string"}},
+                "additionalProperties": true
+            }),
+            _ => {
+                if !self.done.contains_key(name) {
+                    self.pending.insert(name.to_owned());
+                }
+                schema_ref(name)
+            }
+        }
+    }
+
+    fn scalar(&mut self, field: &FieldDescriptorProto) -> Value {
+        match field.r#type() {
+            Type::Double => json!({"type": "number", "format": "double"}),
+            Type::Float => json!({"type": "number", "format": "float"}),
+            Type::Int64 | Type::Sint64 | Type::Sfixed64 => {
+                json!({"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"})
+            }
+            Type::Uint64 | Type::Fixed64 => json!({"type": "string", "format": "uint64", "pattern": "^[0-9]+$"}),
+            Type::Int32 | Type::Sint32 | Type::Sfixed32 => json!({"type": "integer", "format": "int32"}),
+            Type::Uint32 | Type::Fixed32 => {
+                json!({"type": "integer", "format": "int64", "minimum": 0, "maximum": u32::MAX})
+            }
+            Type::Bool => json!({"type": "boolean"}),
+            Type::String => json!({"type": "string"}),
+            Type::Bytes => json!({"type": "string", "format": "byte"}),
+            Type::Enum | Type::Message | Type::Group => self.reference(strip(field.type_name())),
+        }
+    }
+
+    fn field(&mut self, field: &FieldDescriptorProto) -> Result<Value, OpenApiError> {
+        if field.label() != Label::Repeated {
+            return Ok(self.scalar(field));
+        }
+        if field.r#type() == Type::Message {
+            let entry = self.descriptors.message(strip(field.type_name()))?;
+            if entry.options.as_ref().is_some_and(|o| o.map_entry()) {
+                let value = entry.field.iter().find(|f| f.number() == 2).map(|f| self.scalar(f)).unwrap_or(json!({}));
+                return Ok(json!({"type": "object", "additionalProperties": value}));
+            }
+        }
+        Ok(json!({"type": "array", "items": self.scalar(field)}))
+    }
+
+    fn message(&mut self, name: &str) -> Result<Value, OpenApiError> {
+        let descriptor = self.descriptors.message(name)?;
+        let mut properties = Map::new();
+        for field in &descriptor.field {
+            properties.insert(json_name(field), self.field(field)?);
+        }
+        Ok(json!({"type": "object", "title": name, "properties": properties}))
+    }
+
+    fn enumeration(&self, name: &str) -> Option<Value> {
+        let descriptor = self.descriptors.enums.get(name)?;
+        let names: Vec<&str> = descriptor.value.iter().map(|v| v.name()).collect();
+        Some(json!({"type": "string", "title": name, "enum": names}))
+    }
+
+    /// Resolves every pending reference.
+    fn finish(mut self) -> Result<BTreeMap<String, Value>, OpenApiError> {
+        while let Some(name) = self.pending.pop_first() {
+            let schema = match self.enumeration(&name) {
+                Some(schema) => schema,
+                None => self.message(&name)?,
+            };
+            self.done.insert(name, schema);
+        }
+        Ok(self.done)
+    }
+}
+
+/// The placeholders of a path template: `{user_id}` → `user_id`.
+fn placeholders(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+}
+
+fn error_responses(route: &Route) -> Vec<(&'static str, &'static str)> {
+    let mut statuses = vec![
+        ("400", "InvalidArgument (3), FailedPrecondition (9) or an undecodable request"),
+        ("401", "Unauthenticated (16)"),
+        ("403", "PermissionDenied (7)"),
+        ("404", "NotFound (5)"),
+        ("409", "AlreadyExists (6) or Aborted (10)"),
+        ("500", "Internal (13)"),
+        ("503", "Unavailable (14): the database is unavailable or the server is saturated"),
+        ("504", "DeadlineExceeded (4): the request took longer than the server's timeout"),
+    ];
+    if route.rpc == "UpdateHumanProfile" {
+        statuses.push(("412", "Aborted (10): the If-Match sequence is stale"));
+    }
+    if route.body {
+        statuses.push(("413", "ResourceExhausted (8): the body is larger than the server's limit"));
+    }
+    if route.permission.is_none() {
+        statuses.retain(|(status, _)| !matches!(*status, "401" | "403" | "404" | "409" | "412"));
+    }
+    statuses.sort_unstable();
+    statuses
+}
+
+fn operation(route: &Route, descriptors: &Descriptors, schemas: &mut Schemas<'_>) -> Result<Value, OpenApiError> {
+    let (input, output) = descriptors.method(route.rpc)?;
+    let request = descriptors.message(input)?;
+    let mut parameters = Vec::new();
+    for name in placeholders(route.path) {
+        if !request.field.iter().any(|f| f.name() == name) {
+            return Err(OpenApiError::UnknownPathField { rpc: route.rpc.to_owned(), field: name.to_owned() });
+        }
+        parameters.push(json!({
+            "name": name, "in": "path", "required": true,
+            "description": format!("`{name}` of `{input}`; overrides the same field of the body"),
+            "schema": {"type": "string", "minLength": 1}
+        }));
+    }
+    if route.permission.is_some() {
+        parameters.push(json!({
+            "name": "x-zitadel-orgid", "in": "header", "required": false,
+            "description": "The org to act in; absent: the caller's own org",
+            "schema": {"type": "string"}
+        }));
+    }
+    if route.rpc == "UpdateHumanProfile" {
+        parameters.push(json!({
+            "name": "If-Match", "in": "header", "required": false,
+            "description": "Update only if the user's sequence is still this strong entity tag, e.g. \"7\"",
+            "schema": {"type": "string"}
+        }));
+    }
+    let mut success = json!({
+        "description": format!("`{output}` as proto3 JSON"),
+        "content": {"application/json": {"schema": schemas.reference(output)}}
+    });
+    if matches!(route.rpc, "UpdateHumanProfile" | "GetHumanProfile") {
+        success["headers"] = json!({"ETag": {
+            "description": "The user's sequence as a strong entity tag",
+            "schema": {"type": "string"}
+        }});
+    }
+    let mut responses = Map::new();
+    responses.insert("200".to_owned(), success);
+    for (status, description) in error_responses(route) {
+        responses.insert(
+            status.to_owned(),
+            json!({"description": description, "content": {"application/json": {"schema": schema_ref("Error")}}}),
+        );
+    }
+    responses.insert("default".to_owned(), json!({"$ref": "#/components/responses/Error"}));
+    let mut op = json!({
+        "operationId": route.rpc,
+        "summary": route.rpc,
+        "description": match route.permission {
+            Some(permission) => format!("gRPC: `/{SERVICE}/{}`. Needs the permission `{permission}`.", route.rpc),
+            None => format!("gRPC: `/{SERVICE}/{}`. No authentication.", route.rpc),
+        },
+        "tags": ["ManagementService"],
+        "parameters": parameters,
+        "responses": responses,
+    });
+    if route.body {
+        op["requestBody"] = json!({
+            "required": false,
+            "description": format!("`{input}` as proto3 JSON (lowerCamelCase or the original field names; unknown fields are ignored)"),
+            "content": {"application/json": {"schema": schemas.reference(input)}}
+        });
+    }
+    if route.permission.is_none() {
+        op["security"] = json!([]);
+    }
+    Ok(op)
+}
+
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "title": "Error",
+        "description": "A failed call: the gRPC code, the message, and details such as zitadel.v1.ErrorDetail",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "integer", "format": "int32", "minimum": 0, "maximum": 16},
+            "message": {"type": "string"},
+            "details": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["@type"],
+                    "properties": {
+                        "@type": {"type": "string", "example": ERROR_DETAIL_TYPE},
+                        "id": {"type": "string", "description": format!("with {ERROR_DETAIL_TYPE}")},
+                        "message": {"type": "string", "description": format!("with {ERROR_DETAIL_TYPE}")},
+                        "fieldViolations": {
+                            "type": "array",
+                            "description": format!("with {BAD_REQUEST_TYPE}"),
+                            "items": {
+                                "type": "object",
+                                "properties": {"field": {"type": "string"}, "description": {"type": "string"}}
+                            }
+                        }
+                    },
+                    "additionalProperties": true
+                }
+            }
+        }
+    })
+}
+
+/// The OpenAPI 3.0 document of every route in [`ROUTES`], titled with `version`.
+///
+/// # Errors
+/// [`OpenApiError`] when the compiled-in descriptors do not describe a route (a build defect;
+/// a unit test generates the document).
+pub fn document(version: &str) -> Result<Value, OpenApiError> {
+    let descriptors = Descriptors::load()?;
+    let mut schemas = Schemas { descriptors: &descriptors, done: BTreeMap::new(), pending: BTreeSet::new() };
+    let mut paths: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
+    for route in ROUTES {
+        let op = operation(route, &descriptors, &mut schemas)?;
+        paths.entry(route.path).or_default().insert(route.method.to_ascii_lowercase(), op);
+    }
+    let mut components = schemas.finish()?;
+    components.insert("Error".to_owned(), error_schema());
+    Ok(json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Persona management API",
+            "description": "The user-profile part of ZITADEL's management API (v1) over REST/JSON. The same RPCs are served over gRPC and gRPC-Web on the same port.",
+            "version": version,
+            "license": {"name": "Apache-2.0"}
+        },
+        "tags": [{"name": "ManagementService", "description": SERVICE}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "responses": {"Error": {
+                "description": "An error in the contract's JSON shape",
+                "content": {"application/json": {"schema": schema_ref("Error")}}
+            }},
+            "securitySchemes": {"bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A personal access token of a machine user: `authorization: Bearer <token>`"
+            }}
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> Value {
+        document("0.0.0").expect("the document generates")
+    }
+
+    #[test]
+    fn every_route_is_an_operation_with_its_messages() {
+        let doc = doc();
+        for route in ROUTES {
+            let op = &doc["paths"][route.path][route.method.to_ascii_lowercase()];
+            assert_eq!(op["operationId"], route.rpc, "{route:?}");
+            assert!(op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].is_string(), "{route:?}");
+            assert_eq!(op["requestBody"].is_object(), route.body, "{route:?}");
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+            match value {
+                Value::Object(map) => {
+                    if let Some(Value::String(target)) = map.get("$ref") {
+                        out.push(target);
+                    }
+                    map.values().for_each(|v| refs(v, out));
+                }
+                Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let doc = doc();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for target in found {
+            let pointer = target.strip_prefix('#').expect("local reference");
+            assert!(doc.pointer(pointer).is_some(), "{target} does not resolve");
+        }
+    }
+
+    #[test]
+    fn schemas_follow_the_proto3_json_mapping() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        let details = &schemas["zitadel.v1.ObjectDetails"]["properties"];
+        assert_eq!(details["sequence"]["type"], "string", "uint64 is a decimal string");
+        assert_eq!(details["changeDate"]["format"], "date-time");
+        assert_eq!(details["resourceOwner"]["type"], "string");
+        let gender = &schemas["zitadel.user.v1.Gender"];
+        assert_eq!(gender["enum"][0], "GENDER_UNSPECIFIED");
+        let request = &schemas["zitadel.management.v1.UpdateHumanProfileRequest"]["properties"];
+        assert!(request["firstName"].is_object());
+        assert!(request["first_name"].is_null());
+    }
+}

@@ -1,0 +1,214 @@
+//! `GET /metrics`: counters and histograms kept with atomics and a small map, written in the
+//! Prometheus text format (version 0.0.4) on request.
+//!
+//! Label values are bounded: `rpc` is a known RPC, route or probe name (anything else is
+//! `unmatched`), `code` is an HTTP status (REST) or a gRPC status number (gRPC, gRPC-Web).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Upper bounds of the latency histogram buckets, in seconds.
+const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// The labels of one request series.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct SeriesKey {
+    protocol: &'static str,
+    rpc: String,
+    code: String,
+}
+
+/// Count, sum and buckets of one series.
+#[derive(Debug, Clone, Default)]
+struct Series {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// Usage of a database connection pool at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Which pool: `read` or `read_write`.
+    pub pool: &'static str,
+    /// Open connections.
+    pub open: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The pool's size limit.
+    pub max: u32,
+}
+
+/// Everything `/metrics` shows, shared by the request middleware and the listener.
+#[derive(Debug)]
+pub struct Metrics {
+    series: Mutex<BTreeMap<SeriesKey, Series>>,
+    in_flight: AtomicI64,
+    shed: AtomicU64,
+    timed_out: AtomicU64,
+    connections_open: AtomicI64,
+    connections_refused: AtomicU64,
+    started: SystemTime,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            series: Mutex::new(BTreeMap::new()),
+            in_flight: AtomicI64::new(0),
+            shed: AtomicU64::new(0),
+            timed_out: AtomicU64::new(0),
+            connections_open: AtomicI64::new(0),
+            connections_refused: AtomicU64::new(0),
+            started: SystemTime::now(),
+        }
+    }
+}
+
+impl Metrics {
+    /// A request started.
+    pub fn request_started(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request finished with `code` after `latency`.
+    pub fn request_finished(&self, protocol: &'static str, rpc: &str, code: &str, latency: Duration) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let seconds = latency.as_secs_f64();
+        let key = SeriesKey { protocol, rpc: rpc.to_owned(), code: code.to_owned() };
+        let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = series.entry(key).or_default();
+        entry.count += 1;
+        entry.sum += seconds;
+        for (bucket, bound) in entry.buckets.iter_mut().zip(BUCKETS) {
+            if seconds <= bound {
+                *bucket += 1;
+            }
+        }
+    }
+
+    /// A request was refused because too many were in progress.
+    pub fn request_shed(&self) {
+        self.shed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request ran out of time.
+    pub fn request_timed_out(&self) {
+        self.timed_out.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection was accepted (`+1`) or closed (`-1`).
+    pub fn connection_change(&self, delta: i64) {
+        self.connections_open.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// Client connections open now.
+    #[must_use]
+    pub fn open_connections(&self) -> usize {
+        usize::try_from(self.connections_open.load(Ordering::Relaxed)).unwrap_or(0)
+    }
+
+    /// A connection was closed at once because the limit was reached.
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition of everything, plus the given pool usage and readiness.
+    #[must_use]
+    pub fn render(&self, pools: &[PoolUsage], ready: bool) -> String {
+        let mut out = String::with_capacity(4096);
+        let started = self.started.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+        header(&mut out, "persona_build_info", "gauge", "Version of the running binary.");
+        let _ = writeln!(out, "persona_build_info{{version=\"{}\"}} 1", escape(env!("CARGO_PKG_VERSION")));
+        header(&mut out, "persona_process_start_time_seconds", "gauge", "Start time of the process, Unix seconds.");
+        let _ = writeln!(out, "persona_process_start_time_seconds {started}");
+        header(&mut out, "persona_ready", "gauge", "1 when the database is reachable and migrated.");
+        let _ = writeln!(out, "persona_ready {}", u8::from(ready));
+
+        let series = self.series.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        header(&mut out, "persona_requests_total", "counter", "Requests answered, by protocol, RPC and result code.");
+        for (key, value) in &series {
+            let _ = writeln!(out, "persona_requests_total{{{}}} {}", labels(key), value.count);
+        }
+        header(&mut out, "persona_request_duration_seconds", "histogram", "Time to answer a request, in seconds.");
+        for (key, value) in &series {
+            let labels = labels(key);
+            for (bound, count) in BUCKETS.iter().zip(value.buckets) {
+                let _ = writeln!(out, "persona_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}");
+            }
+            let _ = writeln!(out, "persona_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", value.count);
+            let _ = writeln!(out, "persona_request_duration_seconds_sum{{{labels}}} {}", value.sum);
+            let _ = writeln!(out, "persona_request_duration_seconds_count{{{labels}}} {}", value.count);
+        }
+        header(&mut out, "persona_requests_in_flight", "gauge", "Requests being handled.");
+        let _ = writeln!(out, "persona_requests_in_flight {}", self.in_flight.load(Ordering::Relaxed));
+        header(&mut out, "persona_requests_shed_total", "counter", "Requests refused because too many were running.");
+        let _ = writeln!(out, "persona_requests_shed_total {}", self.shed.load(Ordering::Relaxed));
+        header(&mut out, "persona_requests_timed_out_total", "counter", "Requests answered with DeadlineExceeded.");
+        let _ = writeln!(out, "persona_requests_timed_out_total {}", self.timed_out.load(Ordering::Relaxed));
+        header(&mut out, "persona_connections_open", "gauge", "Open client connections.");
+        let _ = writeln!(out, "persona_connections_open {}", self.connections_open.load(Ordering::Relaxed));
+        header(&mut out, "persona_connections_refused_total", "counter", "Connections closed at the connection limit.");
+        let _ = writeln!(out, "persona_connections_refused_total {}", self.connections_refused.load(Ordering::Relaxed));
+
+        header(&mut out, "persona_db_pool_connections", "gauge", "Database connections by pool and state.");
+        for pool in pools {
+            let name = escape(pool.pool);
+            let in_use = pool.open.saturating_sub(pool.idle);
+            let _ = writeln!(out, "persona_db_pool_connections{{pool=\"{name}\",state=\"idle\"}} {}", pool.idle);
+            let _ = writeln!(out, "persona_db_pool_connections{{pool=\"{name}\",state=\"in_use\"}} {in_use}");
+        }
+        header(&mut out, "persona_db_pool_max_connections", "gauge", "Size limit of each database pool.");
+        for pool in pools {
+            let _ = writeln!(out, "persona_db_pool_max_connections{{pool=\"{}\"}} {}", escape(pool.pool), pool.max);
+        }
+        out
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn labels(key: &SeriesKey) -> String {
+    format!("protocol=\"{}\",rpc=\"{}\",code=\"{}\"", escape(key.protocol), escape(&key.rpc), escape(&key.code))
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_become_counters_and_histograms() {
+        let metrics = Metrics::default();
+        metrics.request_started();
+        metrics.request_finished("rest", "UpdateHumanProfile", "200", Duration::from_millis(3));
+        metrics.request_started();
+        metrics.request_finished("rest", "UpdateHumanProfile", "200", Duration::from_secs(20));
+        let text = metrics.render(&[PoolUsage { pool: "read", open: 3, idle: 2, max: 4 }], true);
+        let series = "protocol=\"rest\",rpc=\"UpdateHumanProfile\",code=\"200\"";
+        assert!(text.contains(&format!("persona_requests_total{{{series}}} 2")), "{text}");
+        assert!(
+            text.contains(&format!("persona_request_duration_seconds_bucket{{{series},le=\"0.005\"}} 1")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("persona_request_duration_seconds_bucket{{{series},le=\"+Inf\"}} 2")), "{text}");
+        assert!(text.contains("persona_requests_in_flight 0"), "{text}");
+        assert!(text.contains("persona_db_pool_connections{pool=\"read\",state=\"in_use\"} 1"), "{text}");
+        assert!(text.contains("persona_ready 1"), "{text}");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

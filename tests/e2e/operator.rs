@@ -1,0 +1,13 @@
+//! The binary as an operator runs it (issue 4): configuration and its errors, the commands,
+//! logs without secrets, metrics, graceful shutdown, readiness, load shedding and limits, TLS,
+//! and the OpenAPI document checked against real responses. Every test starts the real binary.
+
+mod commands;
+mod lifecycle;
+mod limits;
+mod logs;
+mod metrics;
+mod openapi;
+mod process;
+mod readiness;
+mod tls;

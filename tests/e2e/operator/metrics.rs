@@ -1,0 +1,57 @@
+//! `GET /metrics` after traffic over the three protocols: request counters and latency
+//! histograms by protocol, RPC and code; database pool usage; build info.
+
+use super::limits::{grpc_get_my_org, grpc_web_get_my_org};
+use super::process::Persona;
+use bytes::Bytes;
+
+#[tokio::test]
+async fn metrics_count_requests_by_protocol_rpc_and_code() {
+    let server = Persona::start(&[]).await;
+    for _ in 0..2 {
+        let (status, _, _) = server.rest("GET", "/management/v1/orgs/me", None).await;
+        assert_eq!(status, 200);
+    }
+    let (status, _, _) =
+        server.request("GET", "/management/v1/orgs/me", &[], Bytes::new()).await.expect("unauthenticated");
+    assert_eq!(status, 401);
+    grpc_get_my_org(&server).await.expect("gRPC");
+    assert_eq!(grpc_web_get_my_org(&server).await, (200, Some("0".to_owned())));
+    let (status, _, _) = server.request("GET", "/no/such/path", &[], Bytes::new()).await.expect("404");
+    assert_eq!(status, 404);
+
+    let get_my_org = |protocol: &str, code: &str| format!("protocol=\"{protocol}\",rpc=\"GetMyOrg\",code=\"{code}\"");
+    // Series are recorded when a response body has ended, which may be just after the client
+    // read it: wait for the last one.
+    server.wait_for_metric(&format!("persona_requests_total{{{}}}", get_my_org("grpc-web", "0")), 1.0).await;
+    server.wait_for_metric("persona_requests_total{protocol=\"rest\",rpc=\"unmatched\",code=\"404\"}", 1.0).await;
+
+    let text = server.metrics().await;
+    for (series, value) in [
+        (format!("persona_requests_total{{{}}}", get_my_org("rest", "200")), "2"),
+        (format!("persona_requests_total{{{}}}", get_my_org("rest", "401")), "1"),
+        (format!("persona_requests_total{{{}}}", get_my_org("grpc", "0")), "1"),
+        (format!("persona_requests_total{{{}}}", get_my_org("grpc-web", "0")), "1"),
+        (format!("persona_request_duration_seconds_count{{{}}}", get_my_org("rest", "200")), "2"),
+        (format!("persona_request_duration_seconds_bucket{{{},le=\"+Inf\"}}", get_my_org("grpc", "0")), "1"),
+        ("persona_build_info{version=\"".to_owned() + env!("CARGO_PKG_VERSION") + "\"}", "1"),
+        ("persona_ready".to_owned(), "1"),
+    ] {
+        assert!(text.lines().any(|line| line == format!("{series} {value}")), "{series} {value} missing:\n{text}");
+    }
+    for present in [
+        "# TYPE persona_request_duration_seconds histogram",
+        "persona_db_pool_connections{pool=\"read\",state=\"idle\"}",
+        "persona_db_pool_connections{pool=\"read\",state=\"in_use\"}",
+        "persona_db_pool_max_connections{pool=\"read\"} 4",
+        "persona_connections_open",
+        "persona_process_start_time_seconds",
+    ] {
+        assert!(text.contains(present), "{present} missing:\n{text}");
+    }
+    // Every sample line is `name{labels} number`.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let value = line.rsplit(' ').next().expect("a value");
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+    }
+}
