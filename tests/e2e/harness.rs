@@ -7,7 +7,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use persona_api_grpc::pb::google::rpc::Status as RpcStatus;
+use persona_api_grpc::pb::google::rpc::{BadRequest, Status as RpcStatus};
 use persona_api_grpc::pb::zitadel::management::v1::management_service_client::ManagementServiceClient;
 use persona_api_grpc::pb::zitadel::v1::ErrorDetail;
 use prost::Message;
@@ -15,6 +15,7 @@ use serde_json::Value;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
@@ -27,6 +28,24 @@ pub struct Server {
     pub dir: TempDir,
     child: Child,
     http: Client<HttpConnector, Full<Bytes>>,
+    /// The environment it was started with (for [`Server::restart`]), `PERSONA_LISTEN` aside.
+    env: Vec<(String, String)>,
+    /// Everything it wrote to stderr, when started with [`Launch::capture_logs`].
+    logs: Option<Arc<Mutex<Vec<u8>>>>,
+}
+
+/// How to start a server beyond [`Server::start_with`]: another database, a token from the
+/// instance that set the database up, captured logs.
+#[derive(Debug, Default, Clone)]
+pub struct Launch {
+    /// `PERSONA_DATABASE__URL`; `None`: a SQLite file in the server's data directory.
+    pub database_url: Option<String>,
+    /// The admin token when another instance bootstrapped the database (no token file then).
+    pub admin_token: Option<String>,
+    /// Keep stderr for [`Server::logs`] instead of discarding it.
+    pub capture_logs: bool,
+    /// More environment variables (they win over the defaults).
+    pub env: Vec<(String, String)>,
 }
 
 impl Drop for Server {
@@ -39,6 +58,36 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
 }
 
+/// Spawns `persona serve` with exactly `env` on a free loopback port; stderr goes to `logs`
+/// when given, else to the test's stderr under `TEST_LOG`, else nowhere.
+fn spawn(env: &[(String, String)], logs: Option<&Arc<Mutex<Vec<u8>>>>) -> (String, Child) {
+    let address = format!("127.0.0.1:{}", free_port());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_persona"));
+    command.arg("serve").env_clear().envs(env.iter().map(|(k, v)| (k, v))).env("PERSONA_LISTEN", &address);
+    let stderr = if logs.is_some() {
+        Stdio::piped()
+    } else if std::env::var_os("TEST_LOG").is_some() {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    };
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr).kill_on_drop(true);
+    let mut child = command.spawn().expect("the persona binary starts");
+    if let (Some(logs), Some(mut pipe)) = (logs, child.stderr.take()) {
+        let logs = Arc::clone(logs);
+        tokio::spawn(async move {
+            let mut chunk = vec![0u8; 8192];
+            while let Ok(n) = tokio::io::AsyncReadExt::read(&mut pipe, &mut chunk).await {
+                if n == 0 {
+                    break;
+                }
+                logs.lock().expect("log buffer").extend_from_slice(&chunk[..n]);
+            }
+        });
+    }
+    (address, child)
+}
+
 /// What a call answered, whatever the protocol: code 0 with the response message as JSON, or
 /// the error code, message and ZITADEL error detail.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +96,8 @@ pub struct Outcome {
     pub message: String,
     pub detail_id: Option<String>,
     pub detail_message: Option<String>,
+    /// Fields named by a `google.rpc.BadRequest` detail (Persona's "all field errors").
+    pub violations: Vec<String>,
     pub body: Value,
 }
 
@@ -63,32 +114,59 @@ impl Server {
     }
 
     pub async fn start_with(extra_env: &[(&str, &str)]) -> Self {
+        let env = extra_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Self::launch(Launch { env, ..Launch::default() }).await
+    }
+
+    /// Starts a server as `launch` says, in a data directory of its own.
+    pub async fn launch(launch: Launch) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let port = free_port();
-        let address = format!("127.0.0.1:{port}");
         let pat: PathBuf = dir.path().join("admin.pat");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_persona"));
-        command
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("PERSONA_LISTEN", &address)
-            .env("PERSONA_DATABASE__URL", format!("sqlite://{}?mode=rwc", dir.path().join("persona.db").display()))
-            .env("PERSONA_BOOTSTRAP__ADMIN_PAT_PATH", &pat)
-            .env("PERSONA_LOG__LEVEL", std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(if std::env::var_os("TEST_LOG").is_some() { Stdio::inherit() } else { Stdio::null() })
-            .kill_on_drop(true);
-        for (key, value) in extra_env {
-            command.env(key, value);
-        }
-        let child = command.spawn().expect("the persona binary starts");
+        let database = launch
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.path().join("persona.db").display()));
+        let mut env = vec![
+            ("PATH".to_owned(), std::env::var("PATH").unwrap_or_default()),
+            ("PERSONA_DATABASE__URL".to_owned(), database),
+            ("PERSONA_BOOTSTRAP__ADMIN_PAT_PATH".to_owned(), pat.display().to_string()),
+            ("PERSONA_LOG__LEVEL".to_owned(), std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned())),
+        ];
+        env.extend(launch.env);
+        let logs = launch.capture_logs.then(|| Arc::new(Mutex::new(Vec::new())));
+        let (address, child) = spawn(&env, logs.as_ref());
         let http = Client::builder(TokioExecutor::new()).build_http();
-        let mut server = Self { address, admin_token: String::new(), dir, child, http };
+        let mut server = Self { address, admin_token: String::new(), dir, child, http, env, logs };
         server.wait_until_healthy().await;
-        server.admin_token = std::fs::read_to_string(&pat).expect("admin token file").trim().to_owned();
+        server.admin_token = match launch.admin_token {
+            Some(token) => token,
+            None => std::fs::read_to_string(&pat).expect("admin token file").trim().to_owned(),
+        };
         server
+    }
+
+    /// Kills the process with SIGKILL (`kill -9`): no shutdown, no flush, nothing.
+    pub async fn kill9(&mut self) {
+        self.child.kill().await.expect("SIGKILL");
+    }
+
+    /// Starts the binary again on the same data directory, database and settings, on a new port.
+    pub async fn restart(&mut self) {
+        let _ = self.child.kill().await;
+        let (address, child) = spawn(&self.env, self.logs.as_ref());
+        self.address = address;
+        self.child = child;
+        self.wait_until_healthy().await;
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// What the server wrote to stderr so far (needs [`Launch::capture_logs`]).
+    pub fn logs(&self) -> String {
+        let logs = self.logs.as_ref().expect("started with capture_logs");
+        String::from_utf8_lossy(&logs.lock().expect("log buffer")).into_owned()
     }
 
     async fn wait_until_healthy(&mut self) {
@@ -146,7 +224,14 @@ impl Server {
         let json: Value = serde_json::from_slice(&body)
             .unwrap_or_else(|e| panic!("JSON body ({e}): {}", String::from_utf8_lossy(&body)));
         let outcome = if status == 200 {
-            Outcome { code: 0, message: String::new(), detail_id: None, detail_message: None, body: json }
+            Outcome {
+                code: 0,
+                message: String::new(),
+                detail_id: None,
+                detail_message: None,
+                violations: Vec::new(),
+                body: json,
+            }
         } else {
             let detail = json["details"]
                 .as_array()
@@ -157,6 +242,14 @@ impl Server {
                 message: json["message"].as_str().expect("message").to_owned(),
                 detail_id: detail.as_ref().and_then(|d| d["id"].as_str()).map(str::to_owned),
                 detail_message: detail.as_ref().and_then(|d| d["message"].as_str()).map(str::to_owned),
+                violations: json["details"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|d| d["@type"] == "type.googleapis.com/google.rpc.BadRequest")
+                    .flat_map(|d| d["fieldViolations"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|v| v["field"].as_str().map(str::to_owned))
+                    .collect(),
                 body: json,
             }
         };
@@ -219,28 +312,49 @@ impl Server {
                 message: String::new(),
                 detail_id: None,
                 detail_message: None,
+                violations: Vec::new(),
                 body: serde_json::to_value(&decoded).expect("json"),
             };
         }
         let message = percent_decode(&get("grpc-message").unwrap_or_default());
-        let (detail_id, detail_message) =
-            get("grpc-status-details-bin").map_or((None, None), |b64| zitadel_detail(&b64));
-        Outcome { code, message, detail_id, detail_message, body: Value::Null }
+        let details = get("grpc-status-details-bin").map(|b64| decode_details(&b64)).unwrap_or_default();
+        Outcome {
+            code,
+            message,
+            detail_id: details.id,
+            detail_message: details.message,
+            violations: details.violations,
+            body: Value::Null,
+        }
     }
 }
 
-/// Decodes `grpc-status-details-bin` (base64 of `google.rpc.Status`) to the ZITADEL detail.
-pub fn zitadel_detail(b64: &str) -> (Option<String>, Option<String>) {
+/// What `grpc-status-details-bin` carries, decoded.
+#[derive(Debug, Default)]
+pub struct Details {
+    pub id: Option<String>,
+    pub message: Option<String>,
+    pub violations: Vec<String>,
+}
+
+/// Decodes `grpc-status-details-bin` (base64 of `google.rpc.Status`): the ZITADEL detail and the
+/// fields of a `google.rpc.BadRequest`.
+pub fn decode_details(b64: &str) -> Details {
     let engine = base64::engine::general_purpose::STANDARD_NO_PAD;
     let bytes = engine.decode(b64.trim_end_matches('=')).expect("base64 details");
     let status = RpcStatus::decode(bytes.as_slice()).expect("google.rpc.Status");
-    status.details.iter().find(|any| any.type_url == "type.googleapis.com/zitadel.v1.ErrorDetail").map_or(
-        (None, None),
-        |any| {
+    let mut details = Details::default();
+    for any in &status.details {
+        if any.type_url == "type.googleapis.com/zitadel.v1.ErrorDetail" {
             let detail = ErrorDetail::decode(&any.value[..]).expect("ErrorDetail");
-            (Some(detail.id), Some(detail.message))
-        },
-    )
+            details.id = Some(detail.id);
+            details.message = Some(detail.message);
+        } else if any.type_url == "type.googleapis.com/google.rpc.BadRequest" {
+            let bad = BadRequest::decode(&any.value[..]).expect("BadRequest");
+            details.violations.extend(bad.field_violations.into_iter().map(|v| v.field));
+        }
+    }
+    details
 }
 
 fn percent_decode(value: &str) -> String {
@@ -270,23 +384,253 @@ pub fn from_tonic<M: serde::Serialize>(result: Result<tonic::Response<M>, tonic:
             message: String::new(),
             detail_id: None,
             detail_message: None,
+            violations: Vec::new(),
             body: serde_json::to_value(response.get_ref()).expect("json"),
         },
         Err(status) => {
             let details = status.details();
-            let (detail_id, detail_message) = if details.is_empty() {
-                (None, None)
+            let decoded = if details.is_empty() {
+                Details::default()
             } else {
-                let engine = base64::engine::general_purpose::STANDARD;
-                zitadel_detail(&engine.encode(details))
+                decode_details(&base64::engine::general_purpose::STANDARD.encode(details))
             };
             Outcome {
                 code: status.code() as i32,
                 message: status.message().to_owned(),
-                detail_id,
-                detail_message,
+                detail_id: decoded.id,
+                detail_message: decoded.message,
+                violations: decoded.violations,
                 body: Value::Null,
             }
         }
+    }
+}
+
+/// A fresh, empty PostgreSQL schema in the test database (`PERSONA_TEST_DATABASE_URL`), dropped
+/// again when this value is dropped (declare it before the servers that use it, so that they
+/// stop first).
+pub struct PgSchema {
+    base_url: String,
+    pub name: String,
+}
+
+impl PgSchema {
+    /// A new schema, or `None` when no test database is configured.
+    pub fn create(label: &str) -> Option<Self> {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let base_url = std::env::var("PERSONA_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty())?;
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let next = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("e2e_{label}_{}_{nanos}_{next}", std::process::id());
+        let schema = Self { base_url, name };
+        schema.psql(&format!("CREATE SCHEMA \"{}\"", schema.name));
+        Some(schema)
+    }
+
+    /// The database URL that makes a server work in this schema.
+    pub fn url(&self) -> String {
+        let separator = if self.base_url.contains('?') { '&' } else { '?' };
+        format!("{}{separator}options=-csearch_path%3D{}", self.base_url, self.name)
+    }
+
+    /// Runs `sql` with `psql` in this schema and returns its unaligned, tuples-only output.
+    pub fn psql(&self, sql: &str) -> String {
+        let output = std::process::Command::new("psql")
+            .arg(&self.base_url)
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c"])
+            .arg(format!("SET search_path TO \"{}\"; {sql}", self.name))
+            .output()
+            .expect("psql runs (the PostgreSQL client is needed for these tests)");
+        assert!(output.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("psql")
+            .arg(&self.base_url)
+            .args(["-X", "-q", "-c"])
+            .arg(format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name))
+            .output();
+    }
+}
+
+/// A cheap handle for concurrent callers: the server's address and admin token, REST over
+/// HTTP/1.1 or native gRPC over h2c, every call bounded in time.
+#[derive(Clone)]
+pub struct Api {
+    address: String,
+    authorization: String,
+    http: Client<HttpConnector, Full<Bytes>>,
+}
+
+/// How long one call of a load or attack may take before the test calls it a hang.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Server {
+    /// An [`Api`] handle acting as the admin.
+    pub fn api(&self) -> Api {
+        Api { address: self.address.clone(), authorization: self.admin(), http: self.http.clone() }
+    }
+}
+
+impl Api {
+    /// `UpdateHumanProfile` over REST setting the first name to `first` (the other values fixed):
+    /// the new sequence, or the error's code and message.
+    pub async fn update_rest(&self, user: &str, first: &str) -> Result<u64, (i32, String)> {
+        let body = serde_json::json!({"firstName": first, "lastName": "Load", "displayName": "Load Test"});
+        let request = http::Request::builder()
+            .method("PUT")
+            .uri(format!("http://{}/management/v1/users/{user}/profile", self.address))
+            .header("authorization", &self.authorization)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .map_err(|e| (-1, e.to_string()))?;
+        let call = async {
+            let response = self.http.request(request).await.map_err(|e| (-1, e.to_string()))?;
+            let status = response.status().as_u16();
+            let bytes = response.into_body().collect().await.map_err(|e| (-1, e.to_string()))?.to_bytes();
+            let json: Value = serde_json::from_slice(&bytes).map_err(|e| (-2, format!("{status}: {e}")))?;
+            if status == 200 {
+                json["details"]["sequence"].as_str().and_then(|s| s.parse().ok()).ok_or((-2, json.to_string()))
+            } else {
+                Err((i32::try_from(json["code"].as_i64().unwrap_or(-2)).unwrap_or(-2), json.to_string()))
+            }
+        };
+        tokio::time::timeout(CALL_TIMEOUT, call).await.unwrap_or_else(|_| Err((-3, "timed out".to_owned())))
+    }
+
+    /// The same over native gRPC, on a connection of the caller's own.
+    pub async fn update_grpc(
+        &self,
+        client: &mut ManagementServiceClient<Channel>,
+        user: &str,
+        first: &str,
+    ) -> Result<u64, (i32, String)> {
+        use persona_api_grpc::pb::zitadel::management::v1::UpdateHumanProfileRequest;
+        let mut request = tonic::Request::new(UpdateHumanProfileRequest {
+            user_id: user.to_owned(),
+            first_name: first.to_owned(),
+            last_name: "Load".to_owned(),
+            display_name: "Load Test".to_owned(),
+            ..UpdateHumanProfileRequest::default()
+        });
+        let value = self.authorization.parse().map_err(|_| (-1, "authorization metadata".to_owned()))?;
+        request.metadata_mut().insert("authorization", value);
+        match tokio::time::timeout(CALL_TIMEOUT, client.update_human_profile(request)).await {
+            Err(_) => Err((-3, "timed out".to_owned())),
+            Ok(Err(status)) => Err((status.code() as i32, status.message().to_owned())),
+            Ok(Ok(response)) => {
+                response.get_ref().details.as_ref().map(|d| d.sequence).ok_or((-2, "no details".to_owned()))
+            }
+        }
+    }
+
+    /// A gRPC client on a connection of its own.
+    pub async fn grpc_client(&self) -> Result<ManagementServiceClient<Channel>, String> {
+        let channel = Channel::from_shared(format!("http://{}", self.address))
+            .map_err(|e| e.to_string())?
+            .connect_timeout(CALL_TIMEOUT)
+            .connect()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(ManagementServiceClient::new(channel))
+    }
+}
+
+/// Creates a human user in the admin's org and returns its id.
+pub async fn add_human(server: &Server, user_name: &str) -> String {
+    let admin = server.admin();
+    let body = serde_json::json!({"userName": user_name, "profile": {"firstName": "First", "lastName": "Load", "displayName": "Load Test"}, "email": {"email": "load@example.com"}});
+    let (_, _, created) =
+        server.rest("POST", "/management/v1/users/human", &[("authorization", admin.as_str())], Some(body)).await;
+    created.ok()["userId"].as_str().expect("user id").to_owned()
+}
+
+/// Opens the database as the server does (the migrations are a no-op on a migrated one), to
+/// read the event log and the read model behind the server's back.
+pub async fn open_store(url: &str) -> persona_storage::SeaOrmStore {
+    let config =
+        persona_storage::StorageConfig { max_connections: Some(2), ..persona_storage::StorageConfig::new(url) };
+    persona_storage::SeaOrmStore::connect(&config).await.expect("the test opens the database")
+}
+
+/// Every event of human `id`, oldest first, after checking that its sequences are exactly
+/// 1..=n and that the read model (the users row) equals the profile those events build.
+pub async fn audit_user(store: &persona_storage::SeaOrmStore, id: &str) -> Vec<persona_domain::events::Event> {
+    use persona_domain::events::EventPayload;
+    use persona_domain::ids::UserId;
+    use persona_domain::ports::{EventPage, Store};
+    let user_id = UserId::new(id);
+    let events = store
+        .user_events(&user_id, EventPage { cursor: 0, limit: u32::MAX, ascending: true })
+        .await
+        .expect("events readable");
+    let sequences: Vec<u64> = events.iter().map(|e| e.sequence).collect();
+    let expected: Vec<u64> = (1..=events.len() as u64).collect();
+    assert_eq!(sequences, expected, "user {id}: sequences are unique and contiguous from 1");
+    let mut built: Option<[String; 5]> = None;
+    let mut gender = 0;
+    for event in &events {
+        match &event.payload {
+            EventPayload::HumanAdded(added) => {
+                built = Some([
+                    added.first_name.clone(),
+                    added.last_name.clone(),
+                    added.nick_name.clone(),
+                    added.display_name.clone(),
+                    added.preferred_language.clone(),
+                ]);
+                gender = added.gender;
+            }
+            EventPayload::ProfileChanged(changed) => {
+                let profile = built.as_mut().expect("a profile change after the human was added");
+                let fields = [
+                    &changed.first_name,
+                    &changed.last_name,
+                    &changed.nick_name,
+                    &changed.display_name,
+                    &changed.preferred_language,
+                ];
+                for (slot, change) in profile.iter_mut().zip(fields) {
+                    if let Some(change) = change {
+                        assert_eq!(
+                            *slot, change.old,
+                            "user {id} event {}: old value is the previous new",
+                            event.sequence
+                        );
+                        slot.clone_from(&change.new);
+                    }
+                }
+                if let Some(change) = &changed.gender {
+                    gender = change.new;
+                }
+            }
+            _ => {}
+        }
+    }
+    let user = store.user(&user_id).await.expect("read model readable").expect("the user row exists");
+    assert_eq!(user.sequence, events.len() as u64, "user {id}: read model sequence = last event");
+    let profile = &user.human().expect("a human").profile;
+    let stored = [
+        profile.first_name.clone(),
+        profile.last_name.clone(),
+        profile.nick_name.clone(),
+        profile.display_name.clone(),
+        profile.preferred_language.as_str().to_owned(),
+    ];
+    assert_eq!(Some(stored), built, "user {id}: read model = the profile the events build");
+    assert_eq!(profile.gender.number(), gender, "user {id}: gender");
+    events
+}
+
+/// The first name event `sequence` of `events` set, if it is a profile change that set one.
+pub fn first_name_set_by(events: &[persona_domain::events::Event], sequence: u64) -> Option<String> {
+    use persona_domain::events::EventPayload;
+    let event = events.iter().find(|e| e.sequence == sequence)?;
+    match &event.payload {
+        EventPayload::ProfileChanged(changed) => changed.first_name.as_ref().map(|c| c.new.clone()),
+        _ => None,
     }
 }

@@ -1,6 +1,15 @@
 //! End-to-end tests: the real `persona` binary on a free port, driven over the network.
 
+mod calls;
+mod crash;
+mod extensions;
 mod external;
 mod harness;
+mod hostile;
+mod instances;
+mod isolation;
+mod operator;
 mod protocols;
 mod rest;
+mod schemathesis;
+mod secrets;

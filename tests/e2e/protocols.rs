@@ -1,17 +1,10 @@
 //! One table of cases for UpdateHumanProfile, run over REST, gRPC and gRPC-Web alike: the same
 //! code, message and error detail on all three, so the protocols cannot drift apart.
 
-use crate::harness::{Outcome, Server, from_tonic};
+use crate::calls::{Call, PROTOCOLS, Protocol, invoke};
+use crate::harness::{Outcome, Server};
 use persona_api_grpc::pb::zitadel::management::v1 as pb;
-use serde_json::{Value, json};
-use tonic::metadata::MetadataValue;
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Protocol {
-    Rest,
-    Grpc,
-    GrpcWeb,
-}
+use serde_json::json;
 
 /// Who calls: a header value, or none.
 #[derive(Clone, Debug)]
@@ -98,41 +91,7 @@ async fn call(
     if let Some(org) = org {
         metadata.push(("x-zitadel-orgid", org));
     }
-    match protocol {
-        Protocol::Rest => {
-            let mut body = serde_json::to_value(request).expect("json");
-            if let Value::Object(map) = &mut body {
-                map.remove("userId");
-            }
-            let path = format!("/management/v1/users/{}/profile", percent_encode(&request.user_id));
-            server.rest("PUT", &path, &metadata, Some(body)).await.2
-        }
-        Protocol::Grpc => {
-            let mut client = server.grpc_client().await;
-            let mut grpc_request = tonic::Request::new(request.clone());
-            for (key, value) in &metadata {
-                let value: MetadataValue<_> = value.parse().expect("ascii metadata");
-                grpc_request.metadata_mut().insert(*key, value);
-            }
-            from_tonic(client.update_human_profile(grpc_request).await)
-        }
-        Protocol::GrpcWeb => {
-            server.grpc_web::<pb::UpdateHumanProfileResponse>("UpdateHumanProfile", request, &metadata).await
-        }
-    }
-}
-
-fn percent_encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    invoke(server, protocol, &Call::Update(request.clone()), &metadata).await.0
 }
 
 /// What a case expects: success with a sequence, or an error.
@@ -331,7 +290,7 @@ async fn run_table(server: &Server, scene: &Scene, protocol: Protocol) {
 async fn update_profile_behaves_identically_over_rest_grpc_and_grpc_web() {
     let server = Server::start().await;
     let scene = scene(&server).await;
-    for protocol in [Protocol::Rest, Protocol::Grpc, Protocol::GrpcWeb] {
+    for protocol in PROTOCOLS {
         run_table(&server, &scene, protocol).await;
     }
 }
@@ -341,24 +300,14 @@ async fn viewers_can_read_profiles_over_every_protocol() {
     let server = Server::start().await;
     let scene = scene(&server).await;
     let user = add_human(&server, None, "readable").await;
-    let (_, headers, rest) = server
-        .rest("GET", &format!("/management/v1/users/{user}/profile"), &[("authorization", scene.viewer.as_str())], None)
-        .await;
-    assert_eq!(rest.ok()["profile"]["firstName"], "Ada");
-    assert_eq!(headers.get("etag").and_then(|v| v.to_str().ok()), Some("\"1\""));
-
-    let mut client = server.grpc_client().await;
-    let mut request = tonic::Request::new(pb::GetHumanProfileRequest { user_id: user.clone() });
-    request.metadata_mut().insert("authorization", scene.viewer.parse().expect("ascii"));
-    let grpc = from_tonic(client.get_human_profile(request).await);
-    assert_eq!(grpc.ok()["profile"]["lastName"], "Lovelace");
-
-    let web = server
-        .grpc_web::<pb::GetHumanProfileResponse>(
-            "GetHumanProfile",
-            &pb::GetHumanProfileRequest { user_id: user },
-            &[("authorization", scene.viewer.as_str())],
-        )
-        .await;
-    assert_eq!(web.ok()["details"]["sequence"], "1");
+    for protocol in PROTOCOLS {
+        let (outcome, etag) =
+            invoke(&server, protocol, &Call::GetProfile(user.clone()), &[("authorization", &scene.viewer)]).await;
+        let body = outcome.ok();
+        assert_eq!(body["profile"]["firstName"], "Ada", "{protocol:?}");
+        assert_eq!(body["details"]["sequence"], "1", "{protocol:?}");
+        if protocol == Protocol::Rest {
+            assert_eq!(etag.as_deref(), Some("\"1\""), "GET profile returns the ETag");
+        }
+    }
 }

@@ -102,4 +102,74 @@ async fn the_first_start_writes_a_private_admin_token_and_later_starts_create_no
     let (_, _, org) = server.rest("GET", "/management/v1/orgs/me", &[("authorization", admin.as_str())], None).await;
     assert_eq!(org.ok()["org"]["name"], "Persona");
     assert_eq!(org.ok()["org"]["state"], "ORG_STATE_ACTIVE");
+    let org_id = org.ok()["org"]["id"].clone();
+
+    let mut server = server;
+    server.restart().await;
+    let token = std::fs::read_to_string(&pat).expect("token file");
+    assert_eq!(token.trim(), server.admin_token, "the token file is left as it was");
+    let (_, _, org) = server.rest("GET", "/management/v1/orgs/me", &[("authorization", admin.as_str())], None).await;
+    assert_eq!(org.ok()["org"]["id"], org_id, "no second org, the old token still works");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_get_cors_preflights_and_grpc_web_text() {
+    use base64::Engine;
+    let server = Server::start().await;
+    let preflight = [
+        ("origin", "https://console.example"),
+        ("access-control-request-method", "POST"),
+        ("access-control-request-headers", "authorization,x-zitadel-orgid,x-grpc-web,content-type"),
+    ];
+    let (status, headers, _) = server
+        .request("OPTIONS", "/zitadel.management.v1.ManagementService/GetMyOrg", &preflight, Bytes::new())
+        .await
+        .expect("preflight");
+    assert!(status == 200 || status == 204, "preflight status {status}");
+    assert_eq!(
+        headers.get("access-control-allow-origin").and_then(|v| v.to_str().ok()),
+        Some("https://console.example")
+    );
+    let allowed = headers
+        .get("access-control-allow-headers")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    for header in ["authorization", "x-zitadel-orgid", "x-grpc-web", "content-type", "if-match"] {
+        assert!(allowed.contains(header), "{header} allowed: {allowed}");
+    }
+
+    // GetMyOrg over grpc-web-text: base64 frames both ways.
+    let engine = base64::engine::general_purpose::STANDARD;
+    let body = engine.encode([0u8, 0, 0, 0, 0]);
+    let admin = server.admin();
+    let headers = [
+        ("content-type", "application/grpc-web-text"),
+        ("accept", "application/grpc-web-text"),
+        ("x-grpc-web", "1"),
+        ("authorization", admin.as_str()),
+        ("origin", "https://console.example"),
+    ];
+    let (status, response_headers, body) = server
+        .request("POST", "/zitadel.management.v1.ManagementService/GetMyOrg", &headers, Bytes::from(body))
+        .await
+        .expect("grpc-web-text");
+    assert_eq!(status, 200);
+    let exposed = response_headers
+        .get("access-control-expose-headers")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("grpc-status") && exposed.contains("grpc-status-details-bin"), "{exposed}");
+    // Each base64 quantum (4 characters) decodes on its own, so concatenated segments with
+    // their own padding decode quantum by quantum.
+    let raw: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let decoded: Vec<u8> = raw.chunks(4).flat_map(|quantum| engine.decode(quantum).unwrap_or_default()).collect();
+    let text = String::from_utf8_lossy(&decoded);
+    assert!(
+        text.contains("Persona"),
+        "the org's name travels in the message: {text:?} (raw {:?})",
+        String::from_utf8_lossy(&raw)
+    );
+    assert!(text.contains("grpc-status:0") || text.contains("grpc-status: 0"), "trailers say OK: {text:?}");
 }

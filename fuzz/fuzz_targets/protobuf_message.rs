@@ -1,0 +1,10 @@
+//! A protobuf request message for one of the RPCs (the first byte picks which): prost decoding,
+//! validation and the application service must neither panic nor fail with `Internal` /
+//! `Unavailable`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Some((which, message)) = data.split_first() {
+        persona_fuzz::check(&persona_fuzz::through(usize::from(*which), message, persona_fuzz::Decoder::Protobuf));
+    }
+});

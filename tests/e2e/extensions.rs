@@ -1,0 +1,195 @@
+//! Persona's additions to the contract (CONTRACT section 6, issue "Beyond ZITADEL"), each run
+//! over REST, gRPC and gRPC-Web alike: conditional updates, validate-only, all field errors at
+//! once, field-level change history and strict language tags.
+
+use crate::calls::{Call, PROTOCOLS, Protocol, invoke};
+use crate::harness::Server;
+use persona_api_grpc::pb::zitadel::management::v1 as pb;
+use serde_json::json;
+
+async fn add_human(server: &Server, user_name: &str) -> String {
+    let admin = server.admin();
+    let body = json!({"userName": user_name, "profile": {"firstName": "Ada", "lastName": "Lovelace"}, "email": {"email": "ada@example.com"}});
+    let (_, _, created) =
+        server.rest("POST", "/management/v1/users/human", &[("authorization", admin.as_str())], Some(body)).await;
+    created.ok()["userId"].as_str().expect("user id").to_owned()
+}
+
+fn update(user_id: &str, first: &str) -> pb::UpdateHumanProfileRequest {
+    pb::UpdateHumanProfileRequest {
+        user_id: user_id.to_owned(),
+        first_name: first.to_owned(),
+        last_name: "Lovelace".to_owned(),
+        nick_name: String::new(),
+        display_name: "Ada Lovelace".to_owned(),
+        preferred_language: String::new(),
+        gender: 0,
+    }
+}
+
+async fn first_name(server: &Server, user_id: &str) -> (String, String) {
+    let admin = server.admin();
+    let (outcome, _) =
+        invoke(server, Protocol::Rest, &Call::GetProfile(user_id.to_owned()), &[("authorization", &admin)]).await;
+    let body = outcome.ok();
+    (
+        body["profile"]["firstName"].as_str().expect("name").to_owned(),
+        body["details"]["sequence"].as_str().expect("sequence").to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditional_updates_succeed_on_the_current_sequence_and_abort_on_a_stale_one() {
+    let server = Server::start().await;
+    let admin = server.admin();
+    for protocol in PROTOCOLS {
+        let user = add_human(&server, &format!("cond-{protocol:?}")).await;
+        let matching = [("authorization", admin.as_str()), ("if-match", "\"1\"")];
+        let (outcome, etag) = invoke(&server, protocol, &Call::Update(update(&user, "Grace")), &matching).await;
+        assert_eq!(outcome.ok()["details"]["sequence"], "2", "{protocol:?}");
+        if protocol == Protocol::Rest {
+            assert_eq!(etag.as_deref(), Some("\"2\""), "the new ETag comes back");
+        }
+        let (stale, _) = invoke(&server, protocol, &Call::Update(update(&user, "Hedy")), &matching).await;
+        assert_eq!(stale.code, 10, "{protocol:?}: Aborted");
+        assert!(stale.message.contains("current sequence is 2"), "{protocol:?}: {}", stale.message);
+        assert_eq!(stale.detail_id.as_deref(), Some("PERSONA-PRE01"), "{protocol:?}");
+        assert!(stale.detail_message.as_deref().is_some_and(|m| m.contains('2')), "{protocol:?}");
+        assert_eq!(
+            first_name(&server, &user).await,
+            ("Grace".to_owned(), "2".to_owned()),
+            "{protocol:?}: nothing written"
+        );
+    }
+    let user = add_human(&server, "cond-status").await;
+    let path = format!("/management/v1/users/{user}/profile");
+    let body = serde_json::to_value(update(&user, "Grace")).expect("json");
+    let (status, _, _) =
+        server.rest("PUT", &path, &[("authorization", admin.as_str()), ("if-match", "\"9\"")], Some(body)).await;
+    assert_eq!(status, 412, "a stale If-Match is 412 over REST");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_only_runs_every_check_and_writes_nothing() {
+    let server = Server::start().await;
+    let admin = server.admin();
+    for protocol in PROTOCOLS {
+        let user = add_human(&server, &format!("dry-{protocol:?}")).await;
+        let dry = [("authorization", admin.as_str()), ("x-persona-validate-only", "true")];
+        let (outcome, _) = invoke(&server, protocol, &Call::Update(update(&user, "Grace")), &dry).await;
+        assert_eq!(outcome.ok()["details"]["sequence"], "2", "{protocol:?}: what the call would answer");
+        assert_eq!(
+            first_name(&server, &user).await,
+            ("Ada".to_owned(), "1".to_owned()),
+            "{protocol:?}: nothing written"
+        );
+
+        let (unchanged, _) = invoke(&server, protocol, &Call::Update(update(&user, "Ada")), &dry).await;
+        assert_eq!(
+            (unchanged.code, unchanged.message.as_str()),
+            (9, "Profile not changed (COMMAND-2M0fs)"),
+            "{protocol:?}"
+        );
+        let (unauthenticated, _) =
+            invoke(&server, protocol, &Call::Update(update(&user, "Grace")), &[("x-persona-validate-only", "true")])
+                .await;
+        assert_eq!(unauthenticated.code, 16, "{protocol:?}: authentication still applies");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_requests_list_every_violated_field_and_keep_the_compat_message() {
+    let server = Server::start().await;
+    let admin = server.admin();
+    let user = add_human(&server, "fields").await;
+    let mut request = update(&user, "");
+    request.display_name.clear();
+    request.preferred_language = "not a tag".to_owned();
+    for protocol in PROTOCOLS {
+        let (outcome, _) =
+            invoke(&server, protocol, &Call::Update(request.clone()), &[("authorization", &admin)]).await;
+        assert_eq!(outcome.code, 3, "{protocol:?}");
+        assert_eq!(
+            outcome.message,
+            "invalid UpdateHumanProfileRequest.FirstName: value length must be between 1 and 200 runes, inclusive",
+            "{protocol:?}"
+        );
+        assert_eq!(outcome.detail_id, None, "{protocol:?}: no ZITADEL detail for validation");
+        assert_eq!(outcome.violations, ["firstName", "displayName", "preferredLanguage"], "{protocol:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_change_history_shows_old_and_new_values_with_the_editor_and_pages() {
+    let server = Server::start().await;
+    let admin = server.admin();
+    let user = add_human(&server, "history").await;
+    for name in ["Grace", "Hedy"] {
+        let (outcome, _) =
+            invoke(&server, Protocol::Rest, &Call::Update(update(&user, name)), &[("authorization", &admin)]).await;
+        outcome.ok();
+    }
+    for protocol in PROTOCOLS {
+        let all = Call::Changes { user_id: user.clone(), sequence: 0, limit: 0, asc: true };
+        let (outcome, _) = invoke(&server, protocol, &all, &[("authorization", &admin)]).await;
+        let result = outcome.ok()["result"].as_array().expect("result").clone();
+        let sequences: Vec<&str> = result.iter().map(|c| c["sequence"].as_str().expect("sequence")).collect();
+        assert_eq!(sequences, ["1", "2", "3"], "{protocol:?}");
+        assert_eq!(result[0]["eventType"]["key"], "EventTypes.user.human.added", "{protocol:?}");
+        assert_eq!(result[1]["eventType"]["key"], "EventTypes.user.human.profile.changed", "{protocol:?}");
+        assert_eq!(
+            result[1]["changedFields"],
+            json!([{"field": "firstName", "oldValue": "Ada", "newValue": "Grace"}]),
+            "{protocol:?}"
+        );
+        assert_eq!(
+            result[2]["changedFields"],
+            json!([{"field": "firstName", "oldValue": "Grace", "newValue": "Hedy"}]),
+            "{protocol:?}"
+        );
+        assert!(
+            result.iter().all(|c| c["editorId"].as_str().is_some_and(|e| !e.is_empty())),
+            "{protocol:?}: editor recorded"
+        );
+        assert!(result.iter().all(|c| c["changeDate"].as_str().is_some_and(|d| d.ends_with('Z'))), "{protocol:?}");
+
+        let page = Call::Changes { user_id: user.clone(), sequence: 1, limit: 1, asc: true };
+        let (outcome, _) = invoke(&server, protocol, &page, &[("authorization", &admin)]).await;
+        assert_eq!(outcome.ok()["result"][0]["sequence"], "2", "{protocol:?}: strictly after the cursor");
+        assert_eq!(outcome.ok()["result"].as_array().map(Vec::len), Some(1), "{protocol:?}: at most limit");
+
+        let newest = Call::Changes { user_id: user.clone(), sequence: 0, limit: 2, asc: false };
+        let (outcome, _) = invoke(&server, protocol, &newest, &[("authorization", &admin)]).await;
+        let sequences: Vec<&str> = outcome.ok()["result"]
+            .as_array()
+            .expect("result")
+            .iter()
+            .map(|c| c["sequence"].as_str().expect("s"))
+            .collect();
+        assert_eq!(sequences, ["3", "2"], "{protocol:?}: newest first");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allow_list_restricts_languages_and_tags_are_stored_canonically() {
+    let server = Server::start_with(&[("PERSONA_ALLOWED_LANGUAGES", "[\"en\", \"de-CH\"]")]).await;
+    let admin = server.admin();
+    let user = add_human(&server, "langs").await;
+    for protocol in PROTOCOLS {
+        let mut request = update(&user, &format!("Ada {protocol:?}"));
+        request.preferred_language = "fr".to_owned();
+        let (outcome, _) =
+            invoke(&server, protocol, &Call::Update(request.clone()), &[("authorization", &admin)]).await;
+        assert_eq!(outcome.code, 3, "{protocol:?}");
+        assert!(
+            outcome.message.starts_with("invalid UpdateHumanProfileRequest.PreferredLanguage:"),
+            "{protocol:?}: {}",
+            outcome.message
+        );
+        request.preferred_language = "DE_ch".to_owned();
+        let (outcome, _) = invoke(&server, protocol, &Call::Update(request), &[("authorization", &admin)]).await;
+        outcome.ok();
+        let (read, _) = invoke(&server, protocol, &Call::GetProfile(user.clone()), &[("authorization", &admin)]).await;
+        assert_eq!(read.ok()["profile"]["preferredLanguage"], "de-CH", "{protocol:?}");
+    }
+}
