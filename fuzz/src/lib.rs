@@ -1,16 +1,17 @@
 //! What both fuzz targets run: decode a request body (REST JSON or protobuf) as one of the
 //! contract's request messages, then call the RPC on a service over the in-memory store, and
-//! check the outcome. The proptest version in `crates/api-rest/tests/fuzz.rs` runs the same
-//! pipeline, bounded, in CI.
+//! check the outcome. The proptest version in `crates/api-rest/tests/fuzz.rs` includes this
+//! file (`#[path]`) and runs the same pipeline, bounded, in CI.
 
 use persona_api_grpc::pb::zitadel::management::v1 as pb;
 use persona_api_grpc::rpc;
 use persona_api_rest::body;
 use persona_api_rest::error::ApiError;
-use persona_domain::memory::{InMemoryStore, SeededRandom, SystemClock};
-use persona_domain::{BootstrapConfig, ErrorKind, RequestMeta, Service, ServiceConfig};
+use persona_domain::conformance;
+use persona_domain::memory::InMemoryStore;
+use persona_domain::{ErrorKind, RequestMeta};
 use prost::Message;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 /// How the body is decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,29 +22,33 @@ pub enum Decoder {
     Protobuf,
 }
 
+/// One bootstrapped service with a human user, shared by every input.
 struct Fixture {
     runtime: tokio::runtime::Runtime,
-    service: Service<InMemoryStore>,
-    authorization: String,
+    fx: conformance::Fixture<InMemoryStore>,
+    target: String,
 }
 
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-        let service = Service::new(
-            InMemoryStore::default(),
-            Arc::new(SystemClock),
-            Arc::new(SeededRandom::new(7)),
-            ServiceConfig::default(),
-        );
-        let admin = runtime
-            .block_on(service.bootstrap(&BootstrapConfig { org_name: "Fuzz".into(), admin_user_name: "admin".into() }))
-            .expect("bootstrap")
-            .expect("empty store");
-        Fixture { runtime, service, authorization: format!("Bearer {}", admin.admin_token) }
+        let (fx, target) = runtime.block_on(async {
+            let fx = conformance::Fixture::new(InMemoryStore::default()).await;
+            let target = fx.add_human("target").await.into_string();
+            (fx, target)
+        });
+        Fixture { runtime, fx, target }
     })
 }
+
+/// The id of the human user that exists in the service, for inputs to aim at.
+pub fn target_user() -> &'static str {
+    &fixture().target
+}
+
+/// The number of RPCs [`through`] knows.
+pub const RPCS: usize = 12;
 
 /// What one input did.
 #[derive(Debug)]
@@ -62,15 +67,15 @@ macro_rules! answer {
             Err(reason) => Outcome::Undecodable(reason),
             Ok(message) => {
                 let has_nul = format!("{message:?}").contains("\\0");
-                let meta = RequestMeta { authorization: Some(&fx.authorization), ..RequestMeta::default() };
-                let result = fx.runtime.block_on($rpc(&fx.service, &meta, message)).map(drop);
+                let meta = RequestMeta { authorization: Some(&fx.fx.admin), ..RequestMeta::default() };
+                let result = fx.runtime.block_on($rpc(&fx.fx.service, &meta, message)).map(drop);
                 Outcome::Answered { result, writes: $writes, has_nul }
             }
         }
     }};
 }
 
-/// Decodes `bytes` as the request of RPC number `which` (modulo 12) and calls it.
+/// Decodes `bytes` as the request of RPC number `which` (modulo [`RPCS`]) and calls it.
 ///
 /// # Panics
 /// When a REST body is refused with anything but an invalid-request error.
@@ -86,7 +91,7 @@ pub fn through(which: usize, bytes: &[u8], decoder: Decoder) -> Outcome {
             }
         };
     }
-    match which % 12 {
+    match which % RPCS {
         0 => answer!(decode!(pb::UpdateHumanProfileRequest), rpc::update_human_profile, true),
         1 => answer!(decode!(pb::GetHumanProfileRequest), rpc::get_human_profile, false),
         2 => answer!(decode!(pb::AddHumanUserRequest), rpc::add_human_user, true),
@@ -98,6 +103,7 @@ pub fn through(which: usize, bytes: &[u8], decoder: Decoder) -> Outcome {
         8 => answer!(decode!(pb::AddOrgRequest), rpc::add_org, true),
         9 => answer!(decode!(pb::GetMyOrgRequest), rpc::get_my_org, false),
         10 => answer!(decode!(pb::AddOrgMemberRequest), rpc::add_org_member, true),
+        // RemoveUser may remove the target: later inputs then meet a missing user, also fine.
         _ => answer!(decode!(pb::RemoveUserRequest), rpc::remove_user, true),
     }
 }

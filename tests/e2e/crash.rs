@@ -8,7 +8,7 @@
 //! (SQLite `synchronous=FULL` in WAL mode, PostgreSQL `synchronous_commit=on`), which a test on
 //! one machine cannot cut the power of.
 
-use crate::harness::{Launch, PgSchema, Server, add_human, audit_user, first_name_set_by, open_store};
+use crate::harness::{LOAD_USER, Launch, PgSchema, Server, add_human, audit_user, first_name_set_by, open_store};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -52,7 +52,7 @@ async fn load(
 async fn crash_rounds(server: &mut Server, url: &str, backend: &str) {
     let mut users = Vec::new();
     for i in 0..USERS {
-        users.push(add_human(server, &format!("crash-{backend}-{i}")).await);
+        users.push(add_human(server, None, &format!("crash-{backend}-{i}"), LOAD_USER).await);
     }
     let mut acks: Vec<Ack> = Vec::new();
     for round in 0..ROUNDS {

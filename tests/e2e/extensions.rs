@@ -3,29 +3,8 @@
 //! once, field-level change history and strict language tags.
 
 use crate::calls::{Call, PROTOCOLS, Protocol, invoke};
-use crate::harness::Server;
-use persona_api_grpc::pb::zitadel::management::v1 as pb;
+use crate::harness::{ADA, Server, add_human, update_ada};
 use serde_json::json;
-
-async fn add_human(server: &Server, user_name: &str) -> String {
-    let admin = server.admin();
-    let body = json!({"userName": user_name, "profile": {"firstName": "Ada", "lastName": "Lovelace"}, "email": {"email": "ada@example.com"}});
-    let (_, _, created) =
-        server.rest("POST", "/management/v1/users/human", &[("authorization", admin.as_str())], Some(body)).await;
-    created.ok()["userId"].as_str().expect("user id").to_owned()
-}
-
-fn update(user_id: &str, first: &str) -> pb::UpdateHumanProfileRequest {
-    pb::UpdateHumanProfileRequest {
-        user_id: user_id.to_owned(),
-        first_name: first.to_owned(),
-        last_name: "Lovelace".to_owned(),
-        nick_name: String::new(),
-        display_name: "Ada Lovelace".to_owned(),
-        preferred_language: String::new(),
-        gender: 0,
-    }
-}
 
 async fn first_name(server: &Server, user_id: &str) -> (String, String) {
     let admin = server.admin();
@@ -43,14 +22,14 @@ async fn conditional_updates_succeed_on_the_current_sequence_and_abort_on_a_stal
     let server = Server::start().await;
     let admin = server.admin();
     for protocol in PROTOCOLS {
-        let user = add_human(&server, &format!("cond-{protocol:?}")).await;
+        let user = add_human(&server, None, &format!("cond-{protocol:?}"), ADA).await;
         let matching = [("authorization", admin.as_str()), ("if-match", "\"1\"")];
-        let (outcome, etag) = invoke(&server, protocol, &Call::Update(update(&user, "Grace")), &matching).await;
+        let (outcome, etag) = invoke(&server, protocol, &Call::Update(update_ada(&user, "Grace")), &matching).await;
         assert_eq!(outcome.ok()["details"]["sequence"], "2", "{protocol:?}");
         if protocol == Protocol::Rest {
             assert_eq!(etag.as_deref(), Some("\"2\""), "the new ETag comes back");
         }
-        let (stale, _) = invoke(&server, protocol, &Call::Update(update(&user, "Hedy")), &matching).await;
+        let (stale, _) = invoke(&server, protocol, &Call::Update(update_ada(&user, "Hedy")), &matching).await;
         assert_eq!(stale.code, 10, "{protocol:?}: Aborted");
         assert!(stale.message.contains("current sequence is 2"), "{protocol:?}: {}", stale.message);
         assert_eq!(stale.detail_id.as_deref(), Some("PERSONA-PRE01"), "{protocol:?}");
@@ -61,9 +40,9 @@ async fn conditional_updates_succeed_on_the_current_sequence_and_abort_on_a_stal
             "{protocol:?}: nothing written"
         );
     }
-    let user = add_human(&server, "cond-status").await;
+    let user = add_human(&server, None, "cond-status", ADA).await;
     let path = format!("/management/v1/users/{user}/profile");
-    let body = serde_json::to_value(update(&user, "Grace")).expect("json");
+    let body = serde_json::to_value(update_ada(&user, "Grace")).expect("json");
     let (status, _, _) =
         server.rest("PUT", &path, &[("authorization", admin.as_str()), ("if-match", "\"9\"")], Some(body)).await;
     assert_eq!(status, 412, "a stale If-Match is 412 over REST");
@@ -74,9 +53,9 @@ async fn validate_only_runs_every_check_and_writes_nothing() {
     let server = Server::start().await;
     let admin = server.admin();
     for protocol in PROTOCOLS {
-        let user = add_human(&server, &format!("dry-{protocol:?}")).await;
+        let user = add_human(&server, None, &format!("dry-{protocol:?}"), ADA).await;
         let dry = [("authorization", admin.as_str()), ("x-persona-validate-only", "true")];
-        let (outcome, _) = invoke(&server, protocol, &Call::Update(update(&user, "Grace")), &dry).await;
+        let (outcome, _) = invoke(&server, protocol, &Call::Update(update_ada(&user, "Grace")), &dry).await;
         assert_eq!(outcome.ok()["details"]["sequence"], "2", "{protocol:?}: what the call would answer");
         assert_eq!(
             first_name(&server, &user).await,
@@ -84,15 +63,19 @@ async fn validate_only_runs_every_check_and_writes_nothing() {
             "{protocol:?}: nothing written"
         );
 
-        let (unchanged, _) = invoke(&server, protocol, &Call::Update(update(&user, "Ada")), &dry).await;
+        let (unchanged, _) = invoke(&server, protocol, &Call::Update(update_ada(&user, "Ada")), &dry).await;
         assert_eq!(
             (unchanged.code, unchanged.message.as_str()),
             (9, "Profile not changed (COMMAND-2M0fs)"),
             "{protocol:?}"
         );
-        let (unauthenticated, _) =
-            invoke(&server, protocol, &Call::Update(update(&user, "Grace")), &[("x-persona-validate-only", "true")])
-                .await;
+        let (unauthenticated, _) = invoke(
+            &server,
+            protocol,
+            &Call::Update(update_ada(&user, "Grace")),
+            &[("x-persona-validate-only", "true")],
+        )
+        .await;
         assert_eq!(unauthenticated.code, 16, "{protocol:?}: authentication still applies");
     }
 }
@@ -101,8 +84,8 @@ async fn validate_only_runs_every_check_and_writes_nothing() {
 async fn invalid_requests_list_every_violated_field_and_keep_the_compat_message() {
     let server = Server::start().await;
     let admin = server.admin();
-    let user = add_human(&server, "fields").await;
-    let mut request = update(&user, "");
+    let user = add_human(&server, None, "fields", ADA).await;
+    let mut request = update_ada(&user, "");
     request.display_name.clear();
     request.preferred_language = "not a tag".to_owned();
     for protocol in PROTOCOLS {
@@ -123,10 +106,10 @@ async fn invalid_requests_list_every_violated_field_and_keep_the_compat_message(
 async fn the_change_history_shows_old_and_new_values_with_the_editor_and_pages() {
     let server = Server::start().await;
     let admin = server.admin();
-    let user = add_human(&server, "history").await;
+    let user = add_human(&server, None, "history", ADA).await;
     for name in ["Grace", "Hedy"] {
         let (outcome, _) =
-            invoke(&server, Protocol::Rest, &Call::Update(update(&user, name)), &[("authorization", &admin)]).await;
+            invoke(&server, Protocol::Rest, &Call::Update(update_ada(&user, name)), &[("authorization", &admin)]).await;
         outcome.ok();
     }
     for protocol in PROTOCOLS {
@@ -174,9 +157,9 @@ async fn the_change_history_shows_old_and_new_values_with_the_editor_and_pages()
 async fn an_allow_list_restricts_languages_and_tags_are_stored_canonically() {
     let server = Server::start_with(&[("PERSONA_ALLOWED_LANGUAGES", "[\"en\", \"de-CH\"]")]).await;
     let admin = server.admin();
-    let user = add_human(&server, "langs").await;
+    let user = add_human(&server, None, "langs", ADA).await;
     for protocol in PROTOCOLS {
-        let mut request = update(&user, &format!("Ada {protocol:?}"));
+        let mut request = update_ada(&user, &format!("Ada {protocol:?}"));
         request.preferred_language = "fr".to_owned();
         let (outcome, _) =
             invoke(&server, protocol, &Call::Update(request.clone()), &[("authorization", &admin)]).await;

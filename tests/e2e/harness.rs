@@ -8,10 +8,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use persona_api_grpc::pb::google::rpc::{BadRequest, Status as RpcStatus};
+use persona_api_grpc::pb::zitadel::management::v1::UpdateHumanProfileRequest;
 use persona_api_grpc::pb::zitadel::management::v1::management_service_client::ManagementServiceClient;
 use persona_api_grpc::pb::zitadel::v1::ErrorDetail;
 use prost::Message;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -27,7 +28,7 @@ pub struct Server {
     pub admin_token: String,
     pub dir: TempDir,
     child: Child,
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: HttpClient,
     /// The environment it was started with (for [`Server::restart`]), `PERSONA_LISTEN` aside.
     env: Vec<(String, String)>,
     /// Everything it wrote to stderr, when started with [`Launch::capture_logs`].
@@ -54,8 +55,39 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
+}
+
+/// The plain HTTP client (HTTP/1.1, or h2c when asked) the test harnesses speak with.
+pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// A new [`HttpClient`].
+pub fn http_client() -> HttpClient {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// A raw HTTP/1.1 request with `client` to the server at `address` (`host:port`): status,
+/// headers, body.
+pub async fn http_request(
+    client: &HttpClient,
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Result<(u16, http::HeaderMap, Bytes), String> {
+    let mut builder = http::Request::builder().method(method).uri(format!("http://{address}{path}"));
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let request = builder.body(Full::new(body)).map_err(|e| e.to_string())?;
+    let response = client.request(request).await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    Ok((status, headers, body))
 }
 
 /// Spawns `persona serve` with exactly `env` on a free loopback port; stderr goes to `logs`
@@ -134,8 +166,7 @@ impl Server {
         env.extend(launch.env);
         let logs = launch.capture_logs.then(|| Arc::new(Mutex::new(Vec::new())));
         let (address, child) = spawn(&env, logs.as_ref());
-        let http = Client::builder(TokioExecutor::new()).build_http();
-        let mut server = Self { address, admin_token: String::new(), dir, child, http, env, logs };
+        let mut server = Self { address, admin_token: String::new(), dir, child, http: http_client(), env, logs };
         server.wait_until_healthy().await;
         server.admin_token = match launch.admin_token {
             Some(token) => token,
@@ -197,16 +228,7 @@ impl Server {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Result<(u16, http::HeaderMap, Bytes), String> {
-        let mut builder = http::Request::builder().method(method).uri(format!("http://{}{path}", self.address));
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        let request = builder.body(Full::new(body)).map_err(|e| e.to_string())?;
-        let response = self.http.request(request).await.map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-        Ok((status, headers, body))
+        http_request(&self.http, &self.address, method, path, headers, body).await
     }
 
     /// A REST call with a JSON body, answered as an [`Outcome`].
@@ -462,7 +484,7 @@ impl Drop for PgSchema {
 pub struct Api {
     address: String,
     authorization: String,
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: HttpClient,
 }
 
 /// How long one call of a load or attack may take before the test calls it a hang.
@@ -476,10 +498,11 @@ impl Server {
 }
 
 impl Api {
-    /// `UpdateHumanProfile` over REST setting the first name to `first` (the other values fixed):
-    /// the new sequence, or the error's code and message.
+    /// `UpdateHumanProfile` over REST setting the first name to `first` (last and display name
+    /// those of [`LOAD_USER`]): the new sequence, or the error's code and message.
     pub async fn update_rest(&self, user: &str, first: &str) -> Result<u64, (i32, String)> {
-        let body = serde_json::json!({"firstName": first, "lastName": "Load", "displayName": "Load Test"});
+        let body =
+            serde_json::json!({"firstName": first, "lastName": LOAD_USER.last, "displayName": LOAD_USER.display});
         let request = http::Request::builder()
             .method("PUT")
             .uri(format!("http://{}/management/v1/users/{user}/profile", self.address))
@@ -508,12 +531,11 @@ impl Api {
         user: &str,
         first: &str,
     ) -> Result<u64, (i32, String)> {
-        use persona_api_grpc::pb::zitadel::management::v1::UpdateHumanProfileRequest;
         let mut request = tonic::Request::new(UpdateHumanProfileRequest {
             user_id: user.to_owned(),
             first_name: first.to_owned(),
-            last_name: "Load".to_owned(),
-            display_name: "Load Test".to_owned(),
+            last_name: LOAD_USER.last.to_owned(),
+            display_name: LOAD_USER.display.to_owned(),
             ..UpdateHumanProfileRequest::default()
         });
         let value = self.authorization.parse().map_err(|_| (-1, "authorization metadata".to_owned()))?;
@@ -539,13 +561,72 @@ impl Api {
     }
 }
 
-/// Creates a human user in the admin's org and returns its id.
-pub async fn add_human(server: &Server, user_name: &str) -> String {
+/// Who a human made by [`add_human`] is at first: names and email address.
+#[derive(Debug, Clone, Copy)]
+pub struct Person {
+    pub first: &'static str,
+    pub last: &'static str,
+    pub display: &'static str,
+    pub email: &'static str,
+}
+
+/// Ada Lovelace, whom the contract tests update (her display name is the server's default).
+pub const ADA: Person = Person { first: "Ada", last: "Lovelace", display: "Ada Lovelace", email: "ada@example.com" };
+
+/// The user of the load and attack tests: [`Api::update_rest`] and [`Api::update_grpc`] change
+/// only its first name.
+pub const LOAD_USER: Person = Person { first: "First", last: "Load", display: "Load Test", email: "load@example.com" };
+
+/// An `UpdateHumanProfile` of an [`ADA`] user to first name `first`: her other names as they
+/// were, no nick name, language or gender.
+pub fn update_ada(user_id: &str, first: &str) -> UpdateHumanProfileRequest {
+    UpdateHumanProfileRequest {
+        user_id: user_id.to_owned(),
+        first_name: first.to_owned(),
+        last_name: ADA.last.to_owned(),
+        display_name: ADA.display.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// Creates human `user_name` as `person`, in the admin's org or in `org` (`x-zitadel-orgid`),
+/// and returns its id.
+pub async fn add_human(server: &Server, org: Option<&str>, user_name: &str, person: Person) -> String {
     let admin = server.admin();
-    let body = serde_json::json!({"userName": user_name, "profile": {"firstName": "First", "lastName": "Load", "displayName": "Load Test"}, "email": {"email": "load@example.com"}});
-    let (_, _, created) =
-        server.rest("POST", "/management/v1/users/human", &[("authorization", admin.as_str())], Some(body)).await;
+    let mut headers = vec![("authorization", admin.as_str())];
+    if let Some(org) = org {
+        headers.push(("x-zitadel-orgid", org));
+    }
+    let profile = json!({"firstName": person.first, "lastName": person.last, "displayName": person.display});
+    let body = json!({"userName": user_name, "profile": profile, "email": {"email": person.email}});
+    let (_, _, created) = server.rest("POST", "/management/v1/users/human", &headers, Some(body)).await;
     created.ok()["userId"].as_str().expect("user id").to_owned()
+}
+
+/// Creates machine user `name` in the admin's org holding `roles` there (none: a member of
+/// nothing) and adds it a personal access token with request body `pat` (`{}`, or an
+/// expiration date): (user id, token).
+pub async fn add_machine(server: &Server, name: &str, roles: &[&str], pat: Value) -> (String, String) {
+    let admin = server.admin();
+    let headers = [("authorization", admin.as_str())];
+    let (_, _, created) = server
+        .rest("POST", "/management/v1/users/machine", &headers, Some(json!({"userName": name, "name": name})))
+        .await;
+    let id = created.ok()["userId"].as_str().expect("user id").to_owned();
+    if !roles.is_empty() {
+        let body = json!({"userId": id, "roles": roles});
+        server.rest("POST", "/management/v1/orgs/me/members", &headers, Some(body)).await.2.ok();
+    }
+    let (_, _, token) = server.rest("POST", &format!("/management/v1/users/{id}/pats"), &headers, Some(pat)).await;
+    let token = token.ok()["token"].as_str().expect("token").to_owned();
+    (id, token)
+}
+
+/// A machine user as [`add_machine`] makes it, with a token that does not expire, as the value
+/// of an `authorization` header: `Bearer <token>`.
+pub async fn machine_bearer(server: &Server, name: &str, roles: &[&str]) -> String {
+    let (_, token) = add_machine(server, name, roles, json!({})).await;
+    format!("Bearer {token}")
 }
 
 /// Opens the database as the server does (the migrations are a no-op on a migrated one), to

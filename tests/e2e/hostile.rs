@@ -4,7 +4,7 @@
 //! never a panic, never a hang (every call is bounded by [`CALL_TIMEOUT`]), and the server
 //! keeps serving afterwards.
 
-use crate::harness::{CALL_TIMEOUT, Launch, PgSchema, Server, add_human};
+use crate::harness::{CALL_TIMEOUT, LOAD_USER, Launch, PgSchema, Server, add_human};
 use base64::Engine;
 use bytes::{Buf, Bytes};
 use http::HeaderMap;
@@ -202,7 +202,7 @@ fn update(user_id: &str, first_name: &str) -> pb::UpdateHumanProfileRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_grpc_frames_and_messages_are_client_errors_on_every_grpc_protocol() {
     let mut server = Server::start().await;
-    let user = add_human(&server, "frames").await;
+    let user = add_human(&server, None, "frames", LOAD_USER).await;
     let valid = update(&user, "Grace").encode_to_vec();
     // Field 1 (user_id) valid, then field 2 (first_name) with bytes that are not UTF-8.
     let mut bad_utf8 = pb::UpdateHumanProfileRequest { user_id: user.clone(), ..Default::default() }.encode_to_vec();
@@ -247,7 +247,7 @@ async fn broken_grpc_frames_and_messages_are_client_errors_on_every_grpc_protoco
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_rest_bodies_answer_400_or_413_in_the_error_shape() {
     let mut server = Server::start().await;
-    let user = add_human(&server, "bodies").await;
+    let user = add_human(&server, None, "bodies", LOAD_USER).await;
     let admin = server.admin();
     let path = format!("/management/v1/users/{user}/profile");
     let headers = [("authorization", admin.as_str()), ("content-type", "application/json")];
@@ -507,7 +507,7 @@ async fn servers() -> Vec<(Option<PgSchema>, Server)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn odd_ids_are_not_found_or_invalid_on_every_protocol_and_backend() {
     for (_schema, mut server) in servers().await {
-        let user = add_human(&server, "target").await;
+        let user = add_human(&server, None, "target", LOAD_USER).await;
         let long = "7".repeat(10_000);
         let length_rule =
             "invalid GetHumanProfileRequest.UserId: value length must be between 1 and 200 runes, inclusive";
@@ -587,7 +587,7 @@ async fn sql_and_html_meta_characters_are_stored_and_returned_verbatim() {
         ("\u{202e}gnp.exe", "\r\n\t", "{{7*7}} ${7*7}", "SELECT * FROM tokens"),
     ];
     for (_schema, mut server) in servers().await {
-        let user = add_human(&server, "meta").await;
+        let user = add_human(&server, None, "meta", LOAD_USER).await;
         for (round, protocol) in PROTOCOLS.into_iter().enumerate() {
             let (first, last, nick, display) = values[round];
             let request = pb::UpdateHumanProfileRequest {
@@ -628,7 +628,7 @@ async fn sql_and_html_meta_characters_are_stored_and_returned_verbatim() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn combining_characters_and_emoji_count_as_unicode_scalar_values() {
     let mut server = Server::start().await;
-    let user = add_human(&server, "unicode").await;
+    let user = add_human(&server, None, "unicode", LOAD_USER).await;
     let too_long =
         "invalid UpdateHumanProfileRequest.FirstName: value length must be between 1 and 200 runes, inclusive";
     // (value, scalar values): e + combining acute is 2; the family emoji is 5 (3 people, 2 joiners);

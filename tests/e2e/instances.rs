@@ -4,7 +4,7 @@
 //! contiguous, the read model equals the events, and conflicts between the processes are retried
 //! inside the server rather than surfaced to callers that sent no precondition.
 
-use crate::harness::{Launch, PgSchema, Server, add_human, audit_user, first_name_set_by, open_store};
+use crate::harness::{LOAD_USER, Launch, PgSchema, Server, add_human, audit_user, first_name_set_by, open_store};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -68,7 +68,7 @@ async fn two_instances_on_one_postgres_lose_no_update_and_keep_every_users_seque
     let mut users = Vec::new();
     for i in 0..USERS {
         let server = if i % 2 == 0 { &first } else { &second };
-        users.push(add_human(server, &format!("shared-{i}")).await);
+        users.push(add_human(server, None, &format!("shared-{i}"), LOAD_USER).await);
     }
 
     let until = Instant::now() + LOAD;

@@ -4,7 +4,7 @@
 //! and message the contract gives; the instance owner (the positive control) does reach B, so
 //! the denials are not an accident of the set-up.
 
-use crate::harness::{Outcome, Server, from_tonic};
+use crate::harness::{Outcome, Server, from_tonic, machine_bearer};
 use persona_api_grpc::pb::zitadel::change::v1::ChangeQuery;
 use persona_api_grpc::pb::zitadel::management::v1 as pb;
 use serde_json::{Value, json};
@@ -229,18 +229,7 @@ struct Member {
 }
 
 async fn member(server: &Server, name: &str, roles: &'static [&'static str]) -> Member {
-    let admin = server.admin();
-    let headers = [("authorization", admin.as_str())];
-    let (_, _, created) = server
-        .rest("POST", "/management/v1/users/machine", &headers, Some(json!({"userName": name, "name": name})))
-        .await;
-    let id = created.ok()["userId"].as_str().expect("user id").to_owned();
-    if !roles.is_empty() {
-        let body = json!({"userId": id, "roles": roles});
-        server.rest("POST", "/management/v1/orgs/me/members", &headers, Some(body)).await.2.ok();
-    }
-    let (_, _, pat) = server.rest("POST", &format!("/management/v1/users/{id}/pats"), &headers, Some(json!({}))).await;
-    Member { roles, authorization: format!("Bearer {}", pat.ok()["token"].as_str().expect("token")) }
+    Member { roles, authorization: machine_bearer(server, name, roles).await }
 }
 
 /// What the contract says a member of A with `roles` gets for `rpc` aimed at B.

@@ -2,7 +2,7 @@
 //! code, message and error detail on all three, so the protocols cannot drift apart.
 
 use crate::calls::{Call, PROTOCOLS, Protocol, invoke};
-use crate::harness::{Outcome, Server};
+use crate::harness::{ADA, Outcome, Server, add_human, machine_bearer, update_ada};
 use persona_api_grpc::pb::zitadel::management::v1 as pb;
 use serde_json::json;
 
@@ -21,60 +21,25 @@ struct Scene {
     foreign_user: String,
 }
 
-async fn add_machine_with_token(server: &Server, name: &str, roles: &[&str]) -> String {
-    let admin = server.admin();
-    let headers = [("authorization", admin.as_str())];
-    let (_, _, created) = server
-        .rest("POST", "/management/v1/users/machine", &headers, Some(json!({"userName": name, "name": name})))
-        .await;
-    let id = created.ok()["userId"].as_str().expect("user id").to_owned();
-    if !roles.is_empty() {
-        let (_, _, member) = server
-            .rest("POST", "/management/v1/orgs/me/members", &headers, Some(json!({"userId": id, "roles": roles})))
-            .await;
-        member.ok();
-    }
-    let (_, _, pat) = server.rest("POST", &format!("/management/v1/users/{id}/pats"), &headers, Some(json!({}))).await;
-    format!("Bearer {}", pat.ok()["token"].as_str().expect("token"))
-}
-
-async fn add_human(server: &Server, org: Option<&str>, user_name: &str) -> String {
-    let admin = server.admin();
-    let mut headers = vec![("authorization", admin.as_str())];
-    if let Some(org) = org {
-        headers.push(("x-zitadel-orgid", org));
-    }
-    let body = json!({"userName": user_name, "profile": {"firstName": "Ada", "lastName": "Lovelace"}, "email": {"email": "ada@example.com", "isEmailVerified": true}});
-    let (_, _, created) = server.rest("POST", "/management/v1/users/human", &headers, Some(body)).await;
-    created.ok()["userId"].as_str().expect("user id").to_owned()
-}
-
 async fn scene(server: &Server) -> Scene {
     let admin = server.admin();
     let (_, _, org) = server
         .rest("POST", "/management/v1/orgs", &[("authorization", admin.as_str())], Some(json!({"name": "Other"})))
         .await;
     let other_org = org.ok()["id"].as_str().expect("org id").to_owned();
-    let foreign_user = add_human(server, Some(&other_org), "foreigner").await;
+    let foreign_user = add_human(server, Some(&other_org), "foreigner", ADA).await;
     Scene {
-        viewer: add_machine_with_token(server, "viewer", &["ORG_OWNER_VIEWER"]).await,
-        loner: add_machine_with_token(server, "loner", &[]).await,
+        viewer: machine_bearer(server, "viewer", &["ORG_OWNER_VIEWER"]).await,
+        loner: machine_bearer(server, "loner", &[]).await,
         admin,
         foreign_user,
     }
 }
 
-/// The request fields, as JSON in the REST body and as the message over gRPC.
+/// The request fields, as JSON in the REST body and as the message over gRPC: Ada's update,
+/// with a language and a gender.
 fn update(user_id: &str, first: &str) -> pb::UpdateHumanProfileRequest {
-    pb::UpdateHumanProfileRequest {
-        user_id: user_id.to_owned(),
-        first_name: first.to_owned(),
-        last_name: "Lovelace".to_owned(),
-        nick_name: String::new(),
-        display_name: "Ada Lovelace".to_owned(),
-        preferred_language: "en".to_owned(),
-        gender: 1,
-    }
+    pb::UpdateHumanProfileRequest { preferred_language: "en".to_owned(), gender: 1, ..update_ada(user_id, first) }
 }
 
 async fn call(
@@ -106,7 +71,7 @@ fn invalid(message: &'static str) -> Expect {
 }
 
 async fn run_table(server: &Server, scene: &Scene, protocol: Protocol) {
-    let user = add_human(server, None, &format!("ada-{protocol:?}")).await;
+    let user = add_human(server, None, &format!("ada-{protocol:?}"), ADA).await;
     let admin = Auth::Header(scene.admin.clone());
     let emoji_200 = "😀".repeat(200);
     let emoji_201 = "😀".repeat(201);
@@ -299,7 +264,7 @@ async fn update_profile_behaves_identically_over_rest_grpc_and_grpc_web() {
 async fn viewers_can_read_profiles_over_every_protocol() {
     let server = Server::start().await;
     let scene = scene(&server).await;
-    let user = add_human(&server, None, "readable").await;
+    let user = add_human(&server, None, "readable", ADA).await;
     for protocol in PROTOCOLS {
         let (outcome, etag) =
             invoke(&server, protocol, &Call::GetProfile(user.clone()), &[("authorization", &scene.viewer)]).await;

@@ -4,7 +4,7 @@
 //! Where schemathesis is not installed the test says so and passes, except in CI (`CI` set),
 //! where `.ci/run` installs it and its absence is a failure.
 
-use crate::harness::{Server, add_human};
+use crate::harness::{LOAD_USER, Server, add_human};
 use std::process::Command;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_schema() {
     let (status, _, document) =
         server.request("GET", "/openapi.json", &[], bytes::Bytes::new()).await.expect("GET /openapi.json");
     assert_eq!(status, 200, "the server serves its OpenAPI document: {}", String::from_utf8_lossy(&document));
-    let user = add_human(&server, "schemathesis").await;
+    let user = add_human(&server, None, "schemathesis", LOAD_USER).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/schemathesis/run.sh");
     let report = tempfile::tempdir().expect("report directory");
     let mut command = tokio::process::Command::new("bash");

@@ -7,7 +7,7 @@
 //! time of the lookup says nothing about the stored token. The tests below show that the
 //! database holds exactly `sha256(token)` and nothing else of it.
 
-use crate::harness::{Launch, PgSchema, Server};
+use crate::harness::{Launch, PgSchema, Server, add_machine};
 use persona_api_grpc::pb::zitadel::management::v1 as pb;
 use persona_domain::auth::TokenHash;
 use serde_json::json;
@@ -15,25 +15,8 @@ use std::time::Duration;
 
 /// A machine user with a token, and the token: (user id, token).
 async fn machine_with_token(server: &Server, name: &str, expiration: Option<String>) -> (String, String) {
-    let admin = server.admin();
-    let headers = [("authorization", admin.as_str())];
-    let (_, _, created) = server
-        .rest("POST", "/management/v1/users/machine", &headers, Some(json!({"userName": name, "name": name})))
-        .await;
-    let id = created.ok()["userId"].as_str().expect("user id").to_owned();
-    server
-        .rest(
-            "POST",
-            "/management/v1/orgs/me/members",
-            &headers,
-            Some(json!({"userId": id, "roles": ["ORG_OWNER_VIEWER"]})),
-        )
-        .await
-        .2
-        .ok();
-    let body = expiration.map_or_else(|| json!({}), |at| json!({"expirationDate": at}));
-    let (_, _, pat) = server.rest("POST", &format!("/management/v1/users/{id}/pats"), &headers, Some(body)).await;
-    let token = pat.ok()["token"].as_str().expect("token").to_owned();
+    let pat = expiration.map_or_else(|| json!({}), |at| json!({"expirationDate": at}));
+    let (id, token) = add_machine(server, name, &["ORG_OWNER_VIEWER"], pat).await;
     assert!(token.len() >= 32, "a high-entropy token: {} characters", token.len());
     (id, token)
 }

@@ -11,10 +11,9 @@ use crate::{GrpcConfig, ManagementApi, grpc_router};
 use axum::body::Body;
 use http::{Method, Request, Version};
 use http_body_util::BodyExt;
-use persona_domain::memory::{InMemoryStore, SeededRandom, SystemClock};
-use persona_domain::{BootstrapConfig, Service, ServiceConfig};
+use persona_domain::memory::InMemoryStore;
+use persona_domain::{Service, conformance};
 use prost::{Message, Name};
-use std::sync::Arc;
 use tonic::Code;
 use tonic::metadata::MetadataValue;
 use tower::ServiceExt;
@@ -26,23 +25,14 @@ struct Fixture {
     org_id: String,
 }
 
+/// The adapter over the domain's bootstrapped service fixture.
 async fn fixture() -> Fixture {
-    let service = Service::new(
-        InMemoryStore::default(),
-        Arc::new(SystemClock),
-        Arc::new(SeededRandom::new(5)),
-        ServiceConfig::default(),
-    );
-    let admin = service
-        .bootstrap(&BootstrapConfig { org_name: "Acme".into(), admin_user_name: "admin".into() })
-        .await
-        .expect("bootstrap")
-        .expect("an empty store is set up");
+    let base = conformance::Fixture::new(InMemoryStore::default()).await;
     Fixture {
-        api: ManagementApi::new(service.clone()),
-        service,
-        auth: format!("Bearer {}", admin.admin_token),
-        org_id: admin.org_id.into_string(),
+        api: ManagementApi::new(base.service.clone()),
+        service: base.service,
+        auth: base.admin,
+        org_id: base.org.into_string(),
     }
 }
 

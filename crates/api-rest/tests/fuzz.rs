@@ -1,137 +1,25 @@
 //! Property-based fuzzing of everything a request goes through before and after decoding: REST
 //! JSON bodies (`body::decode`) and protobuf messages (`prost`), then validation and the
 //! application service, for every RPC of the contract, over the in-memory store. This is the
-//! bounded CI version of the cargo-fuzz targets in `fuzz/` (see `fuzz/README.md`); the number of
-//! cases per property is `PROPTEST_CASES` (default 256).
+//! bounded CI version of the cargo-fuzz targets in `fuzz/` (commands in the README's fuzzing section), running their
+//! very pipeline (`fuzz/src/lib.rs`, included as [`pipeline`]); the number of cases per property
+//! is `PROPTEST_CASES` (default 256).
 //!
 //! Properties: nothing panics; a body that does not decode is an invalid request (400, code 3);
 //! a decoded one gets an answer whose error is the caller's fault or a business rule, never
 //! `Internal` or `Unavailable`; and nothing a PostgreSQL database could not store (U+0000) is
 //! ever accepted for writing (a finding of the end-to-end hostile-input tests).
 
+#[path = "../../../fuzz/src/lib.rs"]
+mod pipeline;
+
 use persona_api_grpc::pb::zitadel::management::v1 as pb;
-use persona_api_grpc::rpc;
-use persona_api_rest::body;
-use persona_api_rest::error::ApiError;
-use persona_domain::memory::{InMemoryStore, SeededRandom, SystemClock};
-use persona_domain::{BootstrapConfig, ErrorKind, RequestMeta, Service, ServiceConfig};
+use persona_domain::ErrorKind;
+use pipeline::Decoder::{Json, Protobuf};
+use pipeline::{Outcome, RPCS, check, target_user, through};
 use proptest::prelude::*;
 use prost::Message;
 use serde_json::{Map, Value, json};
-use std::sync::{Arc, OnceLock};
-
-/// One service with an admin and a human user, shared by every case.
-struct Fixture {
-    runtime: tokio::runtime::Runtime,
-    service: Service<InMemoryStore>,
-    authorization: String,
-    user_id: String,
-}
-
-fn fixture() -> &'static Fixture {
-    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-        let service = Service::new(
-            InMemoryStore::default(),
-            Arc::new(SystemClock),
-            Arc::new(SeededRandom::new(7)),
-            ServiceConfig::default(),
-        );
-        let (authorization, user_id) = runtime.block_on(async {
-            let admin = service
-                .bootstrap(&BootstrapConfig { org_name: "Fuzz".into(), admin_user_name: "admin".into() })
-                .await
-                .expect("bootstrap")
-                .expect("empty store");
-            let authorization = format!("Bearer {}", admin.admin_token);
-            let meta = RequestMeta { authorization: Some(&authorization), ..RequestMeta::default() };
-            let request = body::decode::<pb::AddHumanUserRequest>(
-                br#"{"userName":"target","profile":{"firstName":"Ada","lastName":"L"},"email":{"email":"a@example.com"}}"#,
-            )
-            .expect("valid body");
-            let created = rpc::add_human_user(&service, &meta, request).await.expect("user");
-            (authorization, created.user_id)
-        });
-        Fixture { runtime, service, authorization, user_id }
-    })
-}
-
-/// What one decoded message did.
-#[derive(Debug)]
-enum Outcome {
-    /// The decoder refused the input.
-    Undecodable(String),
-    /// The service answered; `writes` says whether the RPC stores what it was given.
-    Answered { result: Result<(), persona_domain::Error>, writes: bool, has_nul: bool },
-}
-
-/// Whether any string in the message holds U+0000 (its `Debug` form escapes it as `\0`).
-fn has_nul(message: &impl std::fmt::Debug) -> bool {
-    format!("{message:?}").contains("\\0")
-}
-
-macro_rules! answer {
-    ($decoded:expr, $rpc:path, $writes:expr) => {{
-        let fx = fixture();
-        match $decoded {
-            Err(reason) => Outcome::Undecodable(reason),
-            Ok(message) => {
-                let has_nul = has_nul(&message);
-                let meta = RequestMeta { authorization: Some(&fx.authorization), ..RequestMeta::default() };
-                let result = fx.runtime.block_on($rpc(&fx.service, &meta, message)).map(drop);
-                Outcome::Answered { result, writes: $writes, has_nul }
-            }
-        }
-    }};
-}
-
-/// The number of RPCs [`through`] knows.
-const RPCS: usize = 12;
-
-/// Decodes `bytes` as request `which` with `decode`, then runs the RPC.
-fn through(which: usize, bytes: &[u8], json: bool) -> Outcome {
-    macro_rules! decode {
-        ($message:ty) => {
-            if json {
-                body::decode::<$message>(bytes).map_err(|error| match error {
-                    ApiError::InvalidRequest(reason) => reason,
-                    other => panic!("a body that does not decode is an invalid request, not {other:?}"),
-                })
-            } else {
-                <$message>::decode(bytes).map_err(|error| error.to_string())
-            }
-        };
-    }
-    match which % RPCS {
-        0 => answer!(decode!(pb::UpdateHumanProfileRequest), rpc::update_human_profile, true),
-        1 => answer!(decode!(pb::GetHumanProfileRequest), rpc::get_human_profile, false),
-        2 => answer!(decode!(pb::AddHumanUserRequest), rpc::add_human_user, true),
-        3 => answer!(decode!(pb::ImportHumanUserRequest), rpc::import_human_user, true),
-        4 => answer!(decode!(pb::GetUserByIdRequest), rpc::get_user_by_id, false),
-        5 => answer!(decode!(pb::ListUserChangesRequest), rpc::list_user_changes, false),
-        6 => answer!(decode!(pb::AddMachineUserRequest), rpc::add_machine_user, true),
-        7 => answer!(decode!(pb::AddPersonalAccessTokenRequest), rpc::add_personal_access_token, true),
-        8 => answer!(decode!(pb::AddOrgRequest), rpc::add_org, true),
-        9 => answer!(decode!(pb::GetMyOrgRequest), rpc::get_my_org, false),
-        10 => answer!(decode!(pb::AddOrgMemberRequest), rpc::add_org_member, true),
-        // RemoveUser may remove the target: later cases then meet a missing user, also fine.
-        _ => answer!(decode!(pb::RemoveUserRequest), rpc::remove_user, true),
-    }
-}
-
-fn check(outcome: &Outcome) {
-    match outcome {
-        Outcome::Undecodable(reason) => assert!(!reason.is_empty(), "a refusal says why"),
-        Outcome::Answered { result, writes, has_nul } => match result {
-            Ok(()) => assert!(!(*writes && *has_nul), "a value holding U+0000 was accepted for writing"),
-            Err(error) => assert!(
-                !matches!(error.kind(), ErrorKind::Internal | ErrorKind::Unavailable),
-                "the service failed on a decoded request: {error:?}"
-            ),
-        },
-    }
-}
 
 /// Field names of the request messages, in both JSON spellings, and some that are unknown.
 const FIELDS: &[&str] = &[
@@ -172,10 +60,9 @@ const FIELDS: &[&str] = &[
 
 /// Strings that matter: empty, the real user's id, tags, enum names, edge characters.
 fn interesting_string() -> impl Strategy<Value = String> {
-    let user = fixture().user_id.clone();
     prop_oneof![
         Just(String::new()),
-        Just(user),
+        Just(target_user().to_owned()),
         Just("en_us".to_owned()),
         Just("GENDER_FEMALE".to_owned()),
         Just("ACCESS_TOKEN_TYPE_JWT".to_owned()),
@@ -266,29 +153,29 @@ proptest! {
 
     #[test]
     fn any_rest_body_decodes_and_validates_without_failing(which in 0..RPCS, body in json_body()) {
-        check(&through(which, &body, true));
+        check(&through(which, &body, Json));
     }
 
     #[test]
     fn arbitrary_bytes_as_a_rest_body_are_refused_or_answered(which in 0..RPCS, body in prop::collection::vec(any::<u8>(), 0..256)) {
-        check(&through(which, &body, true));
+        check(&through(which, &body, Json));
     }
 
     #[test]
     fn any_protobuf_message_decodes_and_validates_without_failing(which in 0..RPCS, body in protobuf_body()) {
-        check(&through(which, &body, false));
+        check(&through(which, &body, Protobuf));
     }
 
     #[test]
     fn arbitrary_bytes_as_a_protobuf_message_are_refused_or_answered(which in 0..RPCS, body in prop::collection::vec(any::<u8>(), 0..256)) {
-        check(&through(which, &body, false));
+        check(&through(which, &body, Protobuf));
     }
 }
 
 /// Inputs the fuzzers found or that earlier bugs were made of, kept as regression cases.
 #[test]
 fn known_hostile_inputs_stay_harmless() {
-    let user = &fixture().user_id;
+    let user = target_user();
     let json_cases: Vec<(usize, Vec<u8>)> = vec![
         // U+0000 in a stored value: PostgreSQL cannot store it (was a 503 there).
         (0, json!({"userId": user, "firstName": "A\u{0}", "lastName": "L", "displayName": "D"}).to_string().into_bytes()),
@@ -303,13 +190,13 @@ fn known_hostile_inputs_stay_harmless() {
         (7, br#"{"expirationDate":"0001-01-01T00:00:00Z"}"#.to_vec()),
     ];
     for (which, body) in json_cases {
-        let outcome = through(which, &body, true);
+        let outcome = through(which, &body, Json);
         check(&outcome);
     }
-    let mut bad_utf8 = pb::UpdateHumanProfileRequest { user_id: user.clone(), ..Default::default() }.encode_to_vec();
+    let mut bad_utf8 = pb::UpdateHumanProfileRequest { user_id: user.to_owned(), ..Default::default() }.encode_to_vec();
     bad_utf8.extend_from_slice(&[0x12, 0x02, 0xff, 0xfe]);
     let nul = pb::UpdateHumanProfileRequest {
-        user_id: user.clone(),
+        user_id: user.to_owned(),
         first_name: "\0".into(),
         last_name: "L".into(),
         display_name: "D".into(),
@@ -318,10 +205,10 @@ fn known_hostile_inputs_stay_harmless() {
     for (which, bytes) in
         [(0, bad_utf8), (0, nul.encode_to_vec()), (0, vec![0xff; 16]), (7, vec![0x12, 0x02, 0x08, 0xff])]
     {
-        check(&through(which, &bytes, false));
+        check(&through(which, &bytes, Protobuf));
     }
     // And the NUL case really reached the service and was refused there as invalid.
-    match through(0, &nul.encode_to_vec(), false) {
+    match through(0, &nul.encode_to_vec(), Protobuf) {
         Outcome::Answered { result: Err(error), .. } => assert_eq!(error.kind(), ErrorKind::InvalidArgument),
         other => panic!("{other:?}"),
     }

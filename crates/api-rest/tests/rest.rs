@@ -6,10 +6,9 @@ use axum::body::Body;
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use persona_api_rest::{RestConfig, router};
-use persona_domain::memory::{InMemoryStore, SeededRandom, SystemClock};
-use persona_domain::{BootstrapConfig, Service, ServiceConfig};
+use persona_domain::conformance::Fixture;
+use persona_domain::memory::InMemoryStore;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use tower::ServiceExt;
 
 /// A router over a fresh, bootstrapped store, with the admin's `authorization` value.
@@ -20,22 +19,8 @@ struct App {
 }
 
 async fn app_with(config: RestConfig) -> App {
-    let service = Service::new(
-        InMemoryStore::default(),
-        Arc::new(SystemClock),
-        Arc::new(SeededRandom::new(11)),
-        ServiceConfig::default(),
-    );
-    let admin = service
-        .bootstrap(&BootstrapConfig { org_name: "Acme".into(), admin_user_name: "admin".into() })
-        .await
-        .expect("bootstrap")
-        .expect("an empty store is set up");
-    App {
-        router: router(service, config),
-        auth: format!("Bearer {}", admin.admin_token),
-        org_id: admin.org_id.into_string(),
-    }
+    let fx = Fixture::new(InMemoryStore::default()).await;
+    App { router: router(fx.service, config), auth: fx.admin, org_id: fx.org.into_string() }
 }
 
 async fn app() -> App {

@@ -1,13 +1,9 @@
 //! The `persona` binary as an operator runs it: started with a chosen environment and
 //! arguments, its standard error captured, stopped by signals, its exit status read.
 
+use crate::harness::{HttpClient, free_port, http_client, http_request};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -16,10 +12,6 @@ use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
-}
 
 /// The binary with a clean environment (only `PATH`) and `env` on top.
 fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
@@ -62,7 +54,7 @@ pub struct Persona {
     pub dir: TempDir,
     child: Child,
     logs: Arc<Mutex<String>>,
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: HttpClient,
 }
 
 impl Persona {
@@ -104,8 +96,7 @@ impl Persona {
                 logs.push('\n');
             }
         });
-        let http = Client::builder(TokioExecutor::new()).build_http();
-        let mut server = Self { address, admin_token: String::new(), dir, child, logs, http };
+        let mut server = Self { address, admin_token: String::new(), dir, child, logs, http: http_client() };
         server.wait_until_up(options.tls).await;
         server.admin_token = std::fs::read_to_string(&pat).expect("admin token file").trim().to_owned();
         server
@@ -170,16 +161,7 @@ impl Persona {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Result<(u16, http::HeaderMap, Bytes), String> {
-        let mut builder = http::Request::builder().method(method).uri(format!("http://{}{path}", self.address));
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        let request = builder.body(Full::new(body)).map_err(|e| e.to_string())?;
-        let response = self.http.request(request).await.map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-        Ok((status, headers, body))
+        http_request(&self.http, &self.address, method, path, headers, body).await
     }
 
     /// A REST call with the admin's token and a JSON body: status, headers, JSON.
