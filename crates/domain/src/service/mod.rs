@@ -3,29 +3,28 @@
 //! identically over REST, gRPC and gRPC-Web.
 
 use crate::auth::{
-    Authorized, Membership, Permission, PersonalAccessToken, Role, TokenHash, authorize, bearer_token, hex,
-    requested_org,
+    Authorized, Permission, PersonalAccessToken, TokenHash, authorize, bearer_token, hex, requested_org,
 };
-use crate::commands::{
-    AddMachineUserRequest, NewHumanRequest, UnsupportedHumanFields, validate_member, validate_org_name,
-    validate_user_id,
-};
+use crate::commands::{AddMachineUserRequest, NewHumanRequest, UnsupportedHumanFields, validate_user_id};
 use crate::error::Error;
-use crate::events::{Event, EventPayload, InstanceAdded, MachineAdded, MemberAdded, OrgAdded, TokenAdded};
+use crate::events::{Event, EventPayload, TokenAdded};
 use crate::ids::{IdGenerator, OrgId, TokenId, UserId};
 use crate::language::LanguagePolicy;
 use crate::locks::KeyedLocks;
-use crate::org::{Org, OrgState, primary_domain};
+use crate::org::OrgState;
 use crate::ports::{
-    AggregateChange, AggregateState, Clock, Commit, EventPage, INSTANCE_ID, Instance, Random, SideEffect, Store,
-    StoreError, UniqueKey,
+    AggregateChange, AggregateState, Clock, Commit, EventPage, INSTANCE_ID, Random, SideEffect, Store, StoreError,
+    UniqueKey,
 };
 use crate::profile::{Profile, UpdateHumanProfileRequest};
 use crate::time::Timestamp;
 use crate::update::{decide_profile_update, with_profile};
-use crate::user::{AccessTokenType, Machine, User, UserKind, UserState};
+use crate::user::{User, UserKind, UserState};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+mod bootstrap;
+mod orgs;
 
 /// Settings of the service that the rules depend on.
 #[derive(Debug, Clone)]
@@ -542,219 +541,6 @@ impl<S: Store> Service<S> {
             entries.push(ChangeEntry { event, editor_display_name: display, editor_login_name: login });
         }
         Ok(entries)
-    }
-
-    /// `AddOrg`: a new org with the caller as its `ORG_OWNER`.
-    ///
-    /// # Errors
-    /// Validation, authorisation (`org.create`), storage.
-    pub async fn add_org(&self, meta: &RequestMeta<'_>, name: &str) -> Result<Created, Error> {
-        let name = validate_org_name(name)?;
-        let auth = self.authorize(meta, Permission::OrgCreate).await?;
-        let now = self.now();
-        let org_id = OrgId::new(self.next_id());
-        let org = Org {
-            id: org_id.clone(),
-            primary_domain: primary_domain(&name, &self.inner.config.instance_domain),
-            name,
-            state: OrgState::Active,
-            sequence: 2,
-            created_at: now,
-            changed_at: now,
-        };
-        let membership =
-            Membership { user_id: auth.user_id.clone(), org_id: Some(org_id.clone()), roles: vec![Role::OrgOwner] };
-        let events = vec![
-            EventPayload::OrgAdded(OrgAdded { name: org.name.clone(), primary_domain: org.primary_domain.clone() }),
-            EventPayload::OrgMemberAdded(MemberAdded {
-                user_id: auth.user_id.as_str().to_owned(),
-                roles: vec![Role::OrgOwner.name().to_owned()],
-            }),
-        ];
-        if meta.validate_only {
-            return Ok(Created {
-                id: org_id.into_string(),
-                details: read_details(now, now, 2, &OrgId::new(org.id.as_str())),
-            });
-        }
-        let commit = Commit {
-            editor: auth.user_id.clone(),
-            changes: vec![AggregateChange { expected_sequence: 0, state: AggregateState::Org(org), events }],
-            side_effects: vec![SideEffect::PutMembership(membership)],
-        };
-        let committed = self.inner.store.commit(commit).await.map_err(store_error)?;
-        Ok(Created { details: read_details(committed.at, committed.at, 2, &org_id), id: org_id.into_string() })
-    }
-
-    /// `GetMyOrg`: the org the request acts in.
-    ///
-    /// # Errors
-    /// Authorisation, storage.
-    pub async fn get_my_org(&self, meta: &RequestMeta<'_>) -> Result<Org, Error> {
-        let auth = self.authorize(meta, Permission::OrgRead).await?;
-        self.inner.store.org(&auth.org_id).await.map_err(store_error)?.ok_or_else(Error::org_not_found)
-    }
-
-    /// `AddOrgMember`: grants `ORG_*` roles in the org to one of its users.
-    ///
-    /// # Errors
-    /// Invalid roles, unknown user, an existing membership, authorisation, storage.
-    pub async fn add_org_member(
-        &self,
-        meta: &RequestMeta<'_>,
-        user_id: &str,
-        roles: &[String],
-    ) -> Result<ObjectDetails, Error> {
-        let (user_id, roles) = validate_member(user_id, roles)?;
-        let auth = self.authorize(meta, Permission::OrgMemberWrite).await?;
-        let member = self.inner.store.user(&user_id).await.map_err(store_error)?;
-        if !member.is_some_and(|user| user.is_visible_in(&auth.org_id)) {
-            return Err(Error::member_user_not_found());
-        }
-        let _guard = self.inner.locks.lock(auth.org_id.as_str()).await;
-        for _ in 0..self.attempts(None) {
-            let org =
-                self.inner.store.org(&auth.org_id).await.map_err(store_error)?.ok_or_else(Error::org_not_found)?;
-            let mut next = org.clone();
-            next.sequence += 1;
-            let event = EventPayload::OrgMemberAdded(MemberAdded {
-                user_id: user_id.as_str().to_owned(),
-                roles: roles.iter().map(|r| r.name().to_owned()).collect(),
-            });
-            if meta.validate_only {
-                return Ok(ObjectDetails {
-                    sequence: next.sequence,
-                    creation_date: None,
-                    change_date: Some(self.now()),
-                    resource_owner: org.id,
-                });
-            }
-            let membership =
-                Membership { user_id: user_id.clone(), org_id: Some(org.id.clone()), roles: roles.clone() };
-            let sequence = next.sequence;
-            let commit = Commit {
-                editor: auth.user_id.clone(),
-                changes: vec![AggregateChange {
-                    expected_sequence: org.sequence,
-                    state: AggregateState::Org(next),
-                    events: vec![event],
-                }],
-                side_effects: vec![SideEffect::PutMembership(membership)],
-            };
-            match self.inner.store.commit(commit).await {
-                Ok(committed) => {
-                    return Ok(ObjectDetails {
-                        sequence,
-                        creation_date: None,
-                        change_date: Some(committed.at),
-                        resource_owner: org.id,
-                    });
-                }
-                Err(StoreError::Conflict) => {}
-                Err(other) => return Err(store_error(other)),
-            }
-        }
-        Err(Error::too_much_contention())
-    }
-
-    /// Sets up an empty database: the default org, an `admin` machine user holding
-    /// `IAM_OWNER`, and its personal access token. Returns `None` when the instance exists
-    /// already (also when another process set it up at the same moment).
-    ///
-    /// # Errors
-    /// Invalid names, storage failures.
-    pub async fn bootstrap(&self, config: &BootstrapConfig) -> Result<Option<Bootstrapped>, Error> {
-        if self.inner.store.instance().await.map_err(store_error)?.is_some() {
-            return Ok(None);
-        }
-        let name = validate_org_name(&config.org_name)?;
-        let now = self.now();
-        let org_id = OrgId::new(self.next_id());
-        let admin_id = UserId::new(self.next_id());
-        let token_id = TokenId::new(self.next_id());
-        let mut secret = [0u8; 32];
-        self.inner.random.fill(&mut secret);
-        let admin_token = hex(&secret);
-
-        let org = Org {
-            id: org_id.clone(),
-            primary_domain: primary_domain(&name, &self.inner.config.instance_domain),
-            name,
-            state: OrgState::Active,
-            sequence: 1,
-            created_at: now,
-            changed_at: now,
-        };
-        let machine = Machine {
-            name: "Persona administrator".to_owned(),
-            description: String::new(),
-            access_token_type: AccessTokenType::Bearer,
-        };
-        let admin = User {
-            id: admin_id.clone(),
-            org_id: org_id.clone(),
-            user_name: config.admin_user_name.clone(),
-            state: UserState::Active,
-            kind: UserKind::Machine(machine.clone()),
-            sequence: 2,
-            created_at: now,
-            changed_at: now,
-        };
-        let instance = Instance { default_org_id: org_id.clone(), sequence: 2, created_at: now, changed_at: now };
-        let owner = Membership { user_id: admin_id.clone(), org_id: None, roles: vec![Role::IamOwner] };
-        let token = PersonalAccessToken {
-            id: token_id.clone(),
-            user_id: admin_id.clone(),
-            hash: TokenHash::of(&admin_token),
-            expires_at: None,
-        };
-        let commit = Commit {
-            editor: admin_id.clone(),
-            changes: vec![
-                AggregateChange {
-                    expected_sequence: 0,
-                    state: AggregateState::Instance(instance),
-                    events: vec![
-                        EventPayload::InstanceAdded(InstanceAdded { default_org_id: org_id.as_str().to_owned() }),
-                        EventPayload::InstanceMemberAdded(MemberAdded {
-                            user_id: admin_id.as_str().to_owned(),
-                            roles: vec![Role::IamOwner.name().to_owned()],
-                        }),
-                    ],
-                },
-                AggregateChange {
-                    expected_sequence: 0,
-                    events: vec![EventPayload::OrgAdded(OrgAdded {
-                        name: org.name.clone(),
-                        primary_domain: org.primary_domain.clone(),
-                    })],
-                    state: AggregateState::Org(org),
-                },
-                AggregateChange {
-                    expected_sequence: 0,
-                    state: AggregateState::User(admin),
-                    events: vec![
-                        EventPayload::MachineAdded(MachineAdded {
-                            user_name: config.admin_user_name.clone(),
-                            name: machine.name,
-                            description: machine.description,
-                            access_token_type: machine.access_token_type.number(),
-                        }),
-                        EventPayload::TokenAdded(TokenAdded {
-                            token_id: token_id.as_str().to_owned(),
-                            expiration: None,
-                        }),
-                    ],
-                },
-            ],
-            side_effects: vec![SideEffect::PutMembership(owner), SideEffect::PutToken(token)],
-        };
-        match self.inner.store.commit(commit).await {
-            Ok(_) => Ok(Some(Bootstrapped { org_id, admin_id, admin_token })),
-            // Another process set the instance up first.
-            Err(StoreError::Conflict) => Ok(None),
-            Err(other) => Err(store_error(other)),
-        }
     }
 
     /// Whether the store is reachable and migrated.
