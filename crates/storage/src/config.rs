@@ -30,6 +30,11 @@ pub struct StorageConfig {
     pub max_batch: usize,
     /// PostgreSQL schema to use (tests isolate themselves with one schema each).
     pub schema: Option<String>,
+    /// How long an authenticated caller (token, user, memberships) may be served from memory.
+    /// Changes made through this store take effect at once; changes made by another process on
+    /// the same database (a revoked token, a removed user, a changed membership) take effect
+    /// here within this bound. Zero turns the cache off.
+    pub caller_cache_ttl: Duration,
 }
 
 impl StorageConfig {
@@ -44,6 +49,7 @@ impl StorageConfig {
             writers: None,
             max_batch: 256,
             schema: None,
+            caller_cache_ttl: Duration::from_secs(1),
         }
     }
 
@@ -92,6 +98,7 @@ impl fmt::Debug for StorageConfig {
             .field("writers", &self.writers)
             .field("max_batch", &self.max_batch)
             .field("schema", &self.schema)
+            .field("caller_cache_ttl", &self.caller_cache_ttl)
             .finish()
     }
 }

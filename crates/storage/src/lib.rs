@@ -8,6 +8,7 @@
 //! group commit: concurrent commits share one transaction and one sync (see `writer`), while
 //! each keeps its own optimistic-concurrency guard.
 
+mod callers;
 mod config;
 mod entities;
 mod migration;

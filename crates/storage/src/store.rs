@@ -1,8 +1,9 @@
 //! [`SeaOrmStore`]: the [`Store`] port on SeaORM, reading through a pool and writing through the
 //! group-commit workers.
 
+use crate::callers::{self, CallerCache};
 use crate::config::{Backend, StorageConfig, redact_url};
-use crate::entities::{events, instance, memberships, orgs, tokens, users};
+use crate::entities::{events, instance, memberships, orgs, users};
 use crate::migration::Migrator;
 use crate::rows::{db_sequence, event_from_row, instance_from_row, membership_from_row, org_from_row, user_from_row};
 use crate::writer::{self, Job, WriterSettings};
@@ -17,9 +18,10 @@ use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, Statement,
 };
 use sea_orm_migration::MigratorTrait;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -42,17 +44,50 @@ pub enum StorageError {
     Migrate(String),
 }
 
-/// The SeaORM store: cheap to clone, all clones share the pools and the commit queue.
-#[derive(Debug, Clone)]
+/// The SeaORM store: cheap to clone, all clones share the pools, the commit queue and the
+/// cache of authenticated callers.
+#[derive(Clone)]
 pub struct SeaOrmStore {
     read: DatabaseConnection,
     commits: mpsc::Sender<Job>,
     backend: Backend,
+    callers: Arc<CallerCache>,
+}
+
+impl std::fmt::Debug for SeaOrmStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeaOrmStore").field("backend", &self.backend).finish_non_exhaustive()
+    }
 }
 
 fn unavailable(error: &DbErr) -> StoreError {
     tracing::warn!(error = %error, "database read failed");
     StoreError::Unavailable(error.to_string())
+}
+
+/// Token, user and memberships of a token hash in one query; `$p` is the placeholder.
+macro_rules! caller_sql {
+    ($p:literal) => {
+        concat!(
+            "SELECT t.user_id, t.expires_at, u.org_id, u.state, m.org_id AS member_org, m.roles ",
+            "FROM tokens t JOIN users u ON u.id = t.user_id ",
+            "LEFT JOIN memberships m ON m.user_id = t.user_id ",
+            "WHERE t.hash = ",
+            $p,
+            " AND NOT t.revoked ORDER BY m.org_id"
+        )
+    };
+}
+
+/// The row a primary-key lookup finds. Deliberately not `.one()`: that appends `LIMIT ?`, and
+/// SQLite (3.51, as bundled here) looks at a bound LIMIT value while planning, which expires
+/// the prepared statement at every new binding: each lookup was parsed and planned again, which
+/// cost more than the lookup itself (see BENCHMARKS.md).
+async fn by_key<E: EntityTrait>(
+    select: sea_orm::Select<E>,
+    db: &DatabaseConnection,
+) -> Result<Option<E::Model>, StoreError> {
+    Ok(select.all(db).await.map_err(|e| unavailable(&e))?.into_iter().next())
 }
 
 async fn open(
@@ -139,13 +174,47 @@ impl SeaOrmStore {
         };
         let settings = WriterSettings { workers, max_batch: config.max_batch, sqlite: backend == Backend::Sqlite };
         let commits = writer::spawn(write, &settings);
-        Ok(Self { read, commits, backend })
+        Ok(Self { read, commits, backend, callers: Arc::new(CallerCache::new(config.caller_cache_ttl)) })
     }
 
     /// Which database this store uses.
     #[must_use]
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The caller of `token` with its token's expiry, in one query (token, user, memberships).
+    async fn read_caller(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<(Caller, Option<i64>)>, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => caller_sql!("?"),
+            Backend::Postgres => caller_sql!("$1"),
+        };
+        let statement = Statement::from_sql_and_values(self.read.get_database_backend(), sql, [token.to_hex().into()]);
+        let rows = self.read.query_all_raw(statement).await.map_err(|e| unavailable(&e))?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let column = |e: DbErr| StoreError::Corrupt(format!("caller row: {e}"));
+        let user_id: String = first.try_get("", "user_id").map_err(column)?;
+        let expires_at: Option<i64> = first.try_get("", "expires_at").map_err(column)?;
+        let org_id: String = first.try_get("", "org_id").map_err(column)?;
+        let state: i32 = first.try_get("", "state").map_err(column)?;
+        if expires_at.is_some_and(|at| at <= now.unix_micros()) || state == UserState::Deleted.number() {
+            return Ok(None);
+        }
+        let mut memberships = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let member_org: Option<String> = row.try_get("", "member_org").map_err(column)?;
+            let roles: Option<String> = row.try_get("", "roles").map_err(column)?;
+            if let (Some(org_id), Some(roles)) = (member_org, roles) {
+                memberships.push(membership_from_row(memberships::Model { user_id: user_id.clone(), org_id, roles })?);
+            }
+        }
+        Ok(Some((Caller { user_id: UserId::new(user_id), org_id: OrgId::new(org_id), memberships }, expires_at)))
     }
 
     /// The read connection pool (for tests and tools that inspect the tables).
@@ -157,37 +226,24 @@ impl SeaOrmStore {
 
 impl Store for SeaOrmStore {
     async fn caller(&self, token: &TokenHash, now: Timestamp) -> Result<Option<Caller>, StoreError> {
-        let row = tokens::Entity::find()
-            .filter(tokens::Column::Hash.eq(token.to_hex()))
-            .filter(tokens::Column::Revoked.eq(false))
-            .one(&self.read)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        let Some(row) = row.filter(|t| t.expires_at.is_none_or(|at| at > now.unix_micros())) else {
+        let miss = match self.callers.get(token, now) {
+            Ok(caller) => return Ok(Some(caller)),
+            Err(miss) => miss,
+        };
+        let Some((caller, expires_at)) = self.read_caller(token, now).await? else {
             return Ok(None);
         };
-        let user = users::Entity::find_by_id(row.user_id.clone()).one(&self.read).await.map_err(|e| unavailable(&e))?;
-        let Some(user) = user.filter(|u| u.state != UserState::Deleted.number()) else {
-            return Ok(None);
-        };
-        let memberships = memberships::Entity::find()
-            .filter(memberships::Column::UserId.eq(row.user_id))
-            .all(&self.read)
-            .await
-            .map_err(|e| unavailable(&e))?
-            .into_iter()
-            .map(membership_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Caller { user_id: UserId::new(user.id), org_id: OrgId::new(user.org_id), memberships }))
+        self.callers.store(miss, token, &caller, expires_at);
+        Ok(Some(caller))
     }
 
     async fn org(&self, id: &OrgId) -> Result<Option<Org>, StoreError> {
-        let row = orgs::Entity::find_by_id(id.as_str()).one(&self.read).await.map_err(|e| unavailable(&e))?;
+        let row = by_key(orgs::Entity::find_by_id(id.as_str()), &self.read).await?;
         row.map(org_from_row).transpose()
     }
 
     async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        let row = users::Entity::find_by_id(id.as_str()).one(&self.read).await.map_err(|e| unavailable(&e))?;
+        let row = by_key(users::Entity::find_by_id(id.as_str()), &self.read).await?;
         row.map(user_from_row).transpose()
     }
 
@@ -209,17 +265,25 @@ impl Store for SeaOrmStore {
     }
 
     async fn instance(&self) -> Result<Option<Instance>, StoreError> {
-        let row = instance::Entity::find_by_id(INSTANCE_ID).one(&self.read).await.map_err(|e| unavailable(&e))?;
+        let row = by_key(instance::Entity::find_by_id(INSTANCE_ID), &self.read).await?;
         row.map(instance_from_row).transpose()
     }
 
     async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
         let (reply, outcome) = oneshot::channel();
-        self.commits
-            .send(Job { commit, reply })
-            .await
-            .map_err(|_| StoreError::Unavailable("the commit workers stopped".to_owned()))?;
-        outcome.await.map_err(|_| StoreError::Unavailable("the commit worker stopped before answering".to_owned()))?
+        let affects_callers = callers::affects_callers(&commit);
+        let sent = self.commits.send(Job { commit, reply }).await;
+        let result = match sent {
+            Ok(()) => outcome.await.unwrap_or_else(|_| {
+                Err(StoreError::Unavailable("the commit worker stopped before answering".to_owned()))
+            }),
+            Err(_) => Err(StoreError::Unavailable("the commit workers stopped".to_owned())),
+        };
+        // Whatever the outcome (a failed commit may still have landed), before anyone hears of it.
+        if affects_callers {
+            self.callers.invalidate();
+        }
+        result
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

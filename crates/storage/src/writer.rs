@@ -135,10 +135,12 @@ impl Worker {
         };
         let txn = self.db.begin_with_options(options).await?;
         let mut results = Vec::with_capacity(commits.len());
+        // Events of commits without a savepoint, appended together at the end of the batch.
+        let mut deferred = Vec::new();
         for commit in commits {
             let result = if needs_savepoint(commit) {
                 let savepoint = txn.begin().await?;
-                match apply(&savepoint, commit, at).await {
+                match apply(&savepoint, commit, at, None).await {
                     Ok(Ok(())) => {
                         savepoint.commit().await?;
                         Ok(())
@@ -156,10 +158,11 @@ impl Worker {
                     },
                 }
             } else {
-                apply(&txn, commit, at).await?
+                apply(&txn, commit, at, Some(&mut deferred)).await?
             };
             results.push(result);
         }
+        insert_events(&txn, deferred).await?;
         txn.commit().await?;
         Ok(results)
     }
@@ -208,12 +211,22 @@ fn classify(error: &DbErr) -> StoreError {
     })
 }
 
-async fn apply<C: ConnectionTrait>(db: &C, commit: &Commit, at: Timestamp) -> Result<ItemResult, DbErr> {
+/// Writes one commit. Its events go into `deferred` when given (the caller appends them before
+/// the transaction ends), else they are appended at once.
+async fn apply<C: ConnectionTrait>(
+    db: &C,
+    commit: &Commit,
+    at: Timestamp,
+    mut deferred: Option<&mut Vec<events::ActiveModel>>,
+) -> Result<ItemResult, DbErr> {
     for change in &commit.changes {
         if !put_state(db, change, at).await? {
             return Ok(Err(StoreError::Conflict));
         }
-        append_events(db, commit, change, at).await?;
+        match deferred.as_deref_mut() {
+            Some(pending) => pending.extend(event_rows(commit, change, at)),
+            None => insert_events(db, event_rows(commit, change, at).collect()).await?,
+        }
     }
     for effect in &commit.side_effects {
         side_effect(db, effect).await?;
@@ -269,19 +282,19 @@ async fn put_state<C: ConnectionTrait>(db: &C, change: &AggregateChange, at: Tim
     Ok(rows == 1)
 }
 
-async fn append_events<C: ConnectionTrait>(
-    db: &C,
-    commit: &Commit,
-    change: &AggregateChange,
+/// The event rows of one aggregate change, numbered after its expected sequence.
+fn event_rows<'a>(
+    commit: &'a Commit,
+    change: &'a AggregateChange,
     at: Timestamp,
-) -> Result<(), DbErr> {
+) -> impl Iterator<Item = events::ActiveModel> + 'a {
     let (aggregate_type, aggregate_id) = aggregate_key(&change.state);
     let owner = match &change.state {
         AggregateState::User(user) => user.org_id.as_str(),
         AggregateState::Org(org) => org.id.as_str(),
         AggregateState::Instance(instance) => instance.default_org_id.as_str(),
     };
-    let rows = (1..).zip(&change.events).map(|(offset, payload)| events::ActiveModel {
+    (1..).zip(&change.events).map(move |(offset, payload)| events::ActiveModel {
         position: sea_orm::ActiveValue::NotSet,
         aggregate_type: sea_orm::ActiveValue::Set(aggregate_type.to_owned()),
         aggregate_id: sea_orm::ActiveValue::Set(aggregate_id.to_owned()),
@@ -291,8 +304,19 @@ async fn append_events<C: ConnectionTrait>(
         editor_id: sea_orm::ActiveValue::Set(commit.editor.as_str().to_owned()),
         resource_owner: sea_orm::ActiveValue::Set(owner.to_owned()),
         created_at: sea_orm::ActiveValue::Set(at.unix_micros()),
-    });
-    events::Entity::insert_many(rows).exec_without_returning(db).await?;
+    })
+}
+
+/// Most event rows in one INSERT: 8 values each stays below every backend's parameter limit.
+const EVENTS_PER_INSERT: usize = 1000;
+
+/// Appends event rows with as few statements as the parameter limits allow.
+async fn insert_events<C: ConnectionTrait>(db: &C, rows: Vec<events::ActiveModel>) -> Result<(), DbErr> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<events::ActiveModel> = rows.by_ref().take(EVENTS_PER_INSERT).collect();
+        events::Entity::insert_many(chunk).exec_without_returning(db).await?;
+    }
     Ok(())
 }
 

@@ -161,3 +161,39 @@ async fn a_reopened_sqlite_database_keeps_every_acknowledged_update() {
     assert_eq!(row.sequence, details.sequence);
     assert_eq!(row.human().expect("human").profile.first_name, "Kept");
 }
+
+/// Two processes on one database: a token revoked through one stops authenticating on the
+/// other within the caller cache's lifetime, and at once on the one that revoked it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_revoked_by_another_instance_stops_working_within_the_cache_ttl() {
+    use persona_domain::auth::TokenHash;
+    use persona_domain::commands::AddMachineUserRequest;
+    use persona_domain::memory::{SeededRandom, SystemClock};
+    use persona_domain::ports::Clock;
+    use persona_domain::{RequestMeta, Service, ServiceConfig};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("persona.db").display());
+    let ttl = Duration::from_millis(300);
+    let config = StorageConfig { caller_cache_ttl: ttl, ..StorageConfig::new(url) };
+    let first = SeaOrmStore::connect(&config).await.expect("first instance");
+    let f = Fixture::new(first.clone()).await;
+    let request = AddMachineUserRequest { user_name: "ci".into(), name: "CI".into(), ..Default::default() };
+    let machine = f.service.add_machine_user(&f.meta(), request).await.expect("machine user");
+    let token = f.service.add_personal_access_token(&f.meta(), &machine.id, None).await.expect("token");
+    let hash = TokenHash::of(&token.token);
+    let now = SystemClock.now();
+    assert!(first.caller(&hash, now).await.expect("read").is_some(), "valid, and now cached");
+
+    let second = SeaOrmStore::connect(&config).await.expect("second instance");
+    let other =
+        Service::new(second.clone(), Arc::new(SystemClock), Arc::new(SeededRandom::new(9)), ServiceConfig::default());
+    let admin = RequestMeta { authorization: Some(&f.admin), ..RequestMeta::default() };
+    other.remove_user(&admin, &machine.id).await.expect("removed through the second instance");
+    assert!(second.caller(&hash, now).await.expect("read").is_none(), "at once where it was revoked");
+
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    assert!(first.caller(&hash, now).await.expect("read").is_none(), "within the TTL everywhere else");
+}

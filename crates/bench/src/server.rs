@@ -1,0 +1,226 @@
+//! The release `persona` binary: built with cargo, started on a database of the bench's, probed
+//! until ready, observed through `/proc`, and stopped with SIGTERM.
+
+use crate::BenchError;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Builds `persona` in release mode with the cargo that runs the bench and returns its path
+/// (beside the bench's own executable, in the same target directory).
+pub fn build_persona() -> Result<PathBuf, BenchError> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    say!("cargo build --release -p persona-server");
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--release", "-p", "persona-server"])
+        .current_dir(&workspace)
+        .status()
+        .map_err(|e| BenchError::new(format!("cannot run cargo: {e}")))?;
+    if !status.success() {
+        return Err(BenchError::new(format!("cargo build --release -p persona-server failed: {status}")));
+    }
+    let exe = std::env::current_exe().map_err(|e| BenchError::new(format!("own path: {e}")))?;
+    let binary = exe.parent().map(|dir| dir.join("persona")).ok_or_else(|| BenchError::new("no target directory"))?;
+    if binary.is_file() { Ok(binary) } else { Err(BenchError::new(format!("{} was not built", binary.display()))) }
+}
+
+fn free_port() -> Result<u16, BenchError> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| BenchError::new(format!("bind: {e}")))?;
+    Ok(listener.local_addr().map_err(|e| BenchError::new(format!("address: {e}")))?.port())
+}
+
+/// A running `persona`; killed if dropped without [`Server::stop`].
+pub struct Server {
+    child: Child,
+    pid: u32,
+    /// `127.0.0.1:port`.
+    pub address: String,
+    log: PathBuf,
+}
+
+/// Where a server keeps its files and which database it uses.
+pub struct Setup<'a> {
+    /// The release binary.
+    pub binary: &'a Path,
+    /// Database URL.
+    pub url: &'a str,
+    /// Directory for the admin token and the log.
+    pub dir: &'a Path,
+}
+
+impl Setup<'_> {
+    /// The admin token file the first start writes.
+    pub fn pat_path(&self) -> PathBuf {
+        self.dir.join("admin.pat")
+    }
+}
+
+impl Server {
+    /// Starts the server and waits until `/ready` answers 200; returns it with the time from
+    /// spawning the process to the first ready answer.
+    pub async fn start(setup: &Setup<'_>) -> Result<(Self, Duration), BenchError> {
+        let port = free_port()?;
+        let address = format!("127.0.0.1:{port}");
+        let log = setup.dir.join("persona.log");
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(|e| BenchError::new(format!("log file: {e}")))?;
+        let log_err = log_file.try_clone().map_err(|e| BenchError::new(format!("log file: {e}")))?;
+        let started = Instant::now();
+        let child = Command::new(setup.binary)
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PERSONA_LISTEN", &address)
+            .env("PERSONA_DATABASE__URL", setup.url)
+            .env("PERSONA_BOOTSTRAP__ADMIN_PAT_PATH", setup.pat_path())
+            .env("PERSONA_LOG__LEVEL", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log_file))
+            .stderr(Stdio::from(log_err))
+            .spawn()
+            .map_err(|e| BenchError::new(format!("cannot start {}: {e}", setup.binary.display())))?;
+        let pid = child.id();
+        let mut server = Self { child, pid, address, log };
+        let deadline = started + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                return Err(server.failure(&format!("persona exited during start: {status}")));
+            }
+            if probe_ready(&server.address).await {
+                return Ok((server, started.elapsed()));
+            }
+            if Instant::now() > deadline {
+                return Err(server.failure("persona did not become ready within 60 s"));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    fn failure(&self, what: &str) -> BenchError {
+        let tail = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: String =
+            tail.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+        BenchError::new(format!("{what}; log {}:\n{tail}", self.log.display()))
+    }
+
+    fn status_kb(&self, field: &str) -> Result<u64, BenchError> {
+        proc_status_kb(self.pid, field)
+    }
+
+    /// Resident memory now, in MiB.
+    pub fn rss_mb(&self) -> Result<f64, BenchError> {
+        Ok(kb_to_mb(self.status_kb("VmRSS:")?))
+    }
+
+    /// Highest resident memory since start or the last [`Server::reset_peak`], in MiB.
+    pub fn peak_rss_mb(&self) -> Result<f64, BenchError> {
+        Ok(kb_to_mb(self.status_kb("VmHWM:")?))
+    }
+
+    /// Resets the peak resident memory (`/proc/PID/clear_refs`, value 5).
+    pub fn reset_peak(&self) {
+        // Not every kernel allows it; the peak then covers the whole life of the process.
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.pid), "5");
+    }
+
+    /// CPU seconds (user + system) the server used so far.
+    pub fn cpu_seconds(&self) -> Result<f64, BenchError> {
+        cpu_seconds_of(&self.pid.to_string())
+    }
+
+    /// Whether the process still runs.
+    pub fn check_alive(&mut self) -> Result<(), BenchError> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(self.failure(&format!("persona exited during the run: {status}"))),
+            Err(e) => Err(BenchError::new(format!("cannot watch persona: {e}"))),
+        }
+    }
+
+    /// SIGTERM, then waits for a clean exit (SIGKILL after 15 s).
+    pub async fn stop(mut self) -> Result<(), BenchError> {
+        let pid = libc::pid_t::try_from(self.pid).map_err(|_| BenchError::new("pid out of range"))?;
+        // SAFETY: sending a signal to our own child process; no memory is shared.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) if status.success() => return Ok(()),
+                Ok(Some(status)) => return Err(self.failure(&format!("persona stopped with {status}"))),
+                Ok(None) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(10)).await,
+                Ok(None) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return Err(self.failure("persona did not stop within 15 s of SIGTERM"));
+                }
+                Err(e) => return Err(BenchError::new(format!("cannot wait for persona: {e}"))),
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn kb_to_mb(kb: u64) -> f64 {
+    #[expect(clippy::cast_precision_loss, reason = "memory sizes are far below 2^52")]
+    let kb = kb as f64;
+    kb / 1024.0
+}
+
+fn proc_status_kb(pid: u32, field: &str) -> Result<u64, BenchError> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|e| BenchError::new(format!("/proc/{pid}/status: {e}")))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| BenchError::new(format!("no {field} in /proc/{pid}/status")))
+}
+
+/// User + system CPU seconds of a process (`self` or a pid), from `/proc/PID/stat`.
+pub fn cpu_seconds_of(pid: &str) -> Result<f64, BenchError> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| BenchError::new(format!("/proc stat: {e}")))?;
+    // Fields after the command name (which may hold spaces) start at state (field 3).
+    let rest = stat.rsplit_once(')').map(|(_, rest)| rest).ok_or_else(|| BenchError::new("odd /proc stat"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index).and_then(|f| f.parse::<u64>().ok());
+    // utime is field 14 and stime field 15, i.e. indexes 11 and 12 after the state field.
+    let (Some(user), Some(system)) = (ticks(11), ticks(12)) else {
+        return Err(BenchError::new("no CPU times in /proc stat"));
+    };
+    // SAFETY: sysconf only reads a system constant.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    #[expect(clippy::cast_precision_loss, reason = "tick counts are far below 2^52")]
+    let seconds = (user + system) as f64 / if per_second > 0 { per_second as f64 } else { 100.0 };
+    Ok(seconds)
+}
+
+/// One `GET /ready` on a fresh connection; true on HTTP 200.
+async fn probe_ready(address: &str) -> bool {
+    let attempt = async {
+        let mut stream = TcpStream::connect(address).await.ok()?;
+        stream.write_all(b"GET /ready HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n").await.ok()?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await.ok()?;
+        Some(&head == b"HTTP/1.1 200")
+    };
+    tokio::time::timeout(Duration::from_secs(1), attempt).await.ok().flatten().unwrap_or(false)
+}
