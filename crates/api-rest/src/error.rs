@@ -65,6 +65,14 @@ pub enum ApiError {
     MethodNotAllowed,
     /// The response could not be encoded (a bug).
     Internal(String),
+    /// An answer given before any API code ran (load shedding, time-outs, readiness): a code
+    /// and a message, no details.
+    Plain {
+        /// gRPC code; the HTTP status follows the contract's table.
+        code: i32,
+        /// The message.
+        message: String,
+    },
 }
 
 impl From<Error> for ApiError {
@@ -139,6 +147,7 @@ impl ApiError {
             Self::NotFound => simple(http_status(NOT_FOUND, false), NOT_FOUND, "Not Found"),
             Self::MethodNotAllowed => simple(StatusCode::METHOD_NOT_ALLOWED, UNIMPLEMENTED, "Method Not Allowed"),
             Self::Internal(message) => simple(http_status(INTERNAL, false), INTERNAL, message),
+            Self::Plain { code, message } => simple(http_status(*code, false), *code, message),
         }
     }
 }

@@ -36,18 +36,6 @@ pub enum AggregateState {
     Instance(Instance),
 }
 
-impl AggregateState {
-    /// The aggregate's sequence after the change.
-    #[must_use]
-    pub fn sequence(&self) -> u64 {
-        match self {
-            Self::User(user) => user.sequence,
-            Self::Org(org) => org.sequence,
-            Self::Instance(instance) => instance.sequence,
-        }
-    }
-}
-
 /// Events appended to one aggregate, guarded by the sequence the decision was made on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AggregateChange {

@@ -12,8 +12,9 @@ use crate::observe::Protocol;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, StatusCode};
+use persona_api_rest::error::ApiError;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -76,15 +77,7 @@ fn percent_encode(message: &str) -> String {
 #[must_use]
 pub fn refuse(protocol: Protocol, content_type: Option<&HeaderValue>, code: i32, message: &str) -> Response {
     match protocol {
-        Protocol::Rest => {
-            let body = serde_json::json!({ "code": code, "message": message }).to_string();
-            let status = persona_api_rest::error::http_status(code, false);
-            let headers = [
-                (CONTENT_TYPE, HeaderValue::from_static("application/json")),
-                (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            ];
-            (status, headers, body).into_response()
-        }
+        Protocol::Rest => ApiError::Plain { code, message: message.to_owned() }.into_response(),
         Protocol::Grpc | Protocol::GrpcWeb => {
             let fallback = HeaderValue::from_static(if protocol == Protocol::Grpc {
                 "application/grpc"

@@ -98,17 +98,19 @@ fn json_response(status: StatusCode, body: &'static str) -> Response {
     (status, headers, body).into_response()
 }
 
+/// 503 with code 14 (`Unavailable`) in the contract's error shape.
+fn unavailable(message: &str) -> Response {
+    persona_api_rest::error::ApiError::Plain { code: 14, message: message.to_owned() }.into_response()
+}
+
 async fn ready<S: Store>(State(probes): State<Probes<S>>) -> Response {
     if probes.ops.readiness.is_stopping() {
-        return json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "{\"code\":14,\"message\":\"The server is shutting down\"}",
-        );
+        return unavailable("The server is shutting down");
     }
     if probes.ops.readiness.check(&probes.service).await {
         json_response(StatusCode::OK, "{\"status\":\"ready\"}")
     } else {
-        json_response(StatusCode::SERVICE_UNAVAILABLE, "{\"code\":14,\"message\":\"The database is not available\"}")
+        unavailable("The database is not available")
     }
 }
 

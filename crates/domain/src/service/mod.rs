@@ -13,8 +13,7 @@ use crate::language::LanguagePolicy;
 use crate::locks::KeyedLocks;
 use crate::org::OrgState;
 use crate::ports::{
-    AggregateChange, AggregateState, Clock, Commit, EventPage, INSTANCE_ID, Random, SideEffect, Store, StoreError,
-    UniqueKey,
+    AggregateChange, AggregateState, Clock, Commit, EventPage, Random, SideEffect, Store, StoreError, UniqueKey,
 };
 use crate::profile::{Profile, UpdateHumanProfileRequest};
 use crate::time::Timestamp;
@@ -549,12 +548,6 @@ impl<S: Store> Service<S> {
     /// `Unavailable` when it is not.
     pub async fn ready(&self) -> Result<(), Error> {
         self.inner.store.ping().await.map_err(store_error)
-    }
-
-    /// The id of the instance aggregate, for adapters that show it.
-    #[must_use]
-    pub fn instance_id() -> &'static str {
-        INSTANCE_ID
     }
 }
 
