@@ -220,6 +220,34 @@ impl Server {
         format!("Bearer {}", self.admin_token)
     }
 
+    /// Runs `persona <args>` on this server's database and configuration (as an operator on
+    /// the same host would), while the server keeps serving.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_persona"))
+            .args(args)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("the persona binary runs")
+    }
+
+    /// A new machine user holding instance-wide `role`, made with `persona admin token`: its id
+    /// and its token as the value of an `authorization` header.
+    pub async fn instance_user(&self, user_name: &str, role: &str) -> (String, String) {
+        let output = self.cli(&["admin", "token", "--stdout", "--user-name", user_name, "--role", role]).await;
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "admin token: {said}");
+        let id = said.split("(id ").nth(1).and_then(|rest| rest.split(')').next()).expect("the id is reported");
+        (id.to_owned(), format!("Bearer {}", String::from_utf8(output.stdout).expect("UTF-8 token").trim()))
+    }
+
+    /// The database URL the server was started with.
+    pub fn database_url(&self) -> String {
+        self.env.iter().find(|(k, _)| k == "PERSONA_DATABASE__URL").map(|(_, v)| v.clone()).expect("database URL")
+    }
+
     /// A raw HTTP/1.1 request: status, headers, body.
     pub async fn request(
         &self,

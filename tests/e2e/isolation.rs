@@ -11,14 +11,14 @@ use serde_json::{Value, json};
 use tonic::metadata::{MetadataKey, MetadataValue};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Protocol {
+pub(crate) enum Protocol {
     Rest,
     Grpc,
     GrpcWeb,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Rpc {
+pub(crate) enum Rpc {
     UpdateHumanProfile,
     GetHumanProfile,
     AddHumanUser,
@@ -34,7 +34,7 @@ enum Rpc {
     Healthz,
 }
 
-const RPCS: [Rpc; 13] = [
+pub(crate) const RPCS: [Rpc; 13] = [
     Rpc::UpdateHumanProfile,
     Rpc::GetHumanProfile,
     Rpc::AddHumanUser,
@@ -50,11 +50,13 @@ const RPCS: [Rpc; 13] = [
     Rpc::Healthz,
 ];
 
-/// Org B's objects the callers aim at.
-struct Target {
-    org: String,
-    human: String,
-    machine: String,
+/// The objects a call aims at: a human and a machine user of `org`, and the roles
+/// `AddOrgMember` grants (to the human).
+pub(crate) struct Target {
+    pub(crate) org: String,
+    pub(crate) human: String,
+    pub(crate) machine: String,
+    pub(crate) roles: Vec<String>,
 }
 
 /// One call's request, as every protocol sends it: REST method, path and body, and the
@@ -80,7 +82,7 @@ fn add_metadata<T>(request: &mut tonic::Request<T>, metadata: &[(&str, &str)]) {
 }
 
 /// Calls `rpc` over `protocol` with `metadata`; `unique` makes created names distinct.
-async fn call(
+pub(crate) async fn call(
     server: &Server,
     protocol: Protocol,
     rpc: Rpc,
@@ -114,7 +116,7 @@ async fn call(
             Rpc::AddOrgMember => (
                 "POST",
                 "/management/v1/orgs/me/members".to_owned(),
-                Some(json!({"userId": hb, "roles": ["ORG_OWNER"]})),
+                Some(json!({"userId": hb, "roles": target.roles})),
             ),
             Rpc::Healthz => ("GET", "/management/v1/healthz".to_owned(), None),
         };
@@ -216,7 +218,7 @@ async fn call(
             add_org_member,
             "AddOrgMember",
             pb::AddOrgMemberResponse,
-            pb::AddOrgMemberRequest { user_id: hb.to_owned(), roles: vec!["ORG_OWNER".to_owned()] }
+            pb::AddOrgMemberRequest { user_id: hb.to_owned(), roles: target.roles.clone() }
         ),
         Rpc::Healthz => grpc!(healthz, "Healthz", pb::HealthzResponse, pb::HealthzRequest {}),
     }
@@ -294,6 +296,7 @@ async fn members_of_one_org_never_read_or_change_another_orgs_data() {
         org: org_b.clone(),
         human: human.ok()["userId"].as_str().expect("id").to_owned(),
         machine: machine.ok()["userId"].as_str().expect("id").to_owned(),
+        roles: vec!["ORG_OWNER".to_owned()],
     };
     let before = snapshot(&server, &target).await;
 
@@ -365,7 +368,7 @@ async fn members_of_one_org_never_read_or_change_another_orgs_data() {
     let (_, _, a_human) =
         server.rest("POST", "/management/v1/users/human", &admin_headers, Some(human_json("a-human"))).await;
     let a_human = a_human.ok()["userId"].as_str().expect("id").to_owned();
-    let reverse = Target { org: org_a.clone(), human: a_human, machine: String::new() };
+    let reverse = Target { org: org_a.clone(), human: a_human, machine: String::new(), roles: Vec::new() };
     for header in [None, Some(org_a.as_str())] {
         let mut metadata = vec![("authorization", b_owner.as_str())];
         if let Some(org) = header {

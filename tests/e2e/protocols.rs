@@ -217,13 +217,22 @@ async fn run_table(server: &Server, scene: &Scene, protocol: Protocol) {
             },
         ),
         (
-            "validation comes before authentication",
+            "authentication comes before validation: no token and an empty request",
             Auth::Missing,
             None,
+            pb::UpdateHumanProfileRequest { user_id: user.clone(), ..Default::default() },
+            Expect::Error { code: 16, message: "auth header missing", detail: None },
+        ),
+        (
+            "permission comes before validation: a viewer sends an invalid request",
+            Auth::Header(scene.viewer.clone()),
+            None,
             with(&|r| r.last_name.clear()),
-            invalid(
-                "invalid UpdateHumanProfileRequest.LastName: value length must be between 1 and 200 runes, inclusive",
-            ),
+            Expect::Error {
+                code: 7,
+                message: "No matching permissions found (AUTH-5mWD2)",
+                detail: Some("AUTH-5mWD2"),
+            },
         ),
     ];
     for (name, auth, org, request, expect) in cases {

@@ -16,7 +16,7 @@ use persona_domain::commands::{
 use persona_domain::events::EventPayload;
 use persona_domain::org::Org;
 use persona_domain::service::{ChangeEntry, ObjectDetails};
-use persona_domain::time::Timestamp;
+use persona_domain::time::{Timestamp, WireTimestamp};
 use persona_domain::user::{Human, Machine, User, UserKind};
 use persona_domain::{Profile, UpdateHumanProfileRequest};
 
@@ -27,10 +27,11 @@ pub fn timestamp(instant: Timestamp) -> PbTimestamp {
     PbTimestamp { seconds, nanos }
 }
 
-/// A `google.protobuf.Timestamp` as a domain instant (microsecond precision).
+/// A `google.protobuf.Timestamp` as it arrived, for the domain to check (it may be no valid
+/// instant: the domain refuses those, after authorisation, naming the field).
 #[must_use]
-pub fn from_timestamp(timestamp: PbTimestamp) -> Timestamp {
-    Timestamp::from_seconds_and_nanos(timestamp.seconds, timestamp.nanos)
+pub fn from_timestamp(timestamp: PbTimestamp) -> WireTimestamp {
+    WireTimestamp { seconds: timestamp.seconds, nanos: timestamp.nanos }
 }
 
 /// `zitadel.v1.ObjectDetails` of a domain result.
@@ -230,7 +231,7 @@ mod tests {
     fn timestamps_keep_microseconds_both_ways() {
         let pb = timestamp(AT);
         assert_eq!((pb.seconds, pb.nanos), (1_795_874_879, 123_456_000));
-        assert_eq!(from_timestamp(pb), AT);
+        assert_eq!(from_timestamp(pb).to_timestamp(), Some(AT));
     }
 
     #[test]

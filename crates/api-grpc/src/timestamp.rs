@@ -113,9 +113,17 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
             }
 
             fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Timestamp, E> {
+                if fraction_digits(value) > 9 {
+                    return Err(E::custom("timestamp has more than 9 fractional digits"));
+                }
+                // RFC 3339's readability variant with a space is not proto3 JSON.
+                if !matches!(value.as_bytes().get(10), Some(b'T' | b't')) {
+                    return Err(E::custom("timestamp must separate date and time with T"));
+                }
                 let time = DateTime::parse_from_rfc3339(value).map_err(E::custom)?;
                 let timestamp = Timestamp::from(time.with_timezone(&Utc));
-                if (MIN_SECONDS..=MAX_SECONDS).contains(&timestamp.seconds) {
+                // chrono reads a leap second (`23:59:60`) as nanos past 10^9; protobuf has none.
+                if (MIN_SECONDS..=MAX_SECONDS).contains(&timestamp.seconds) && timestamp.nanos < 1_000_000_000 {
                     Ok(timestamp)
                 } else {
                     Err(E::custom("timestamp out of range"))
@@ -125,6 +133,15 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
 
         deserializer.deserialize_str(TimestampVisitor)
     }
+}
+
+/// How many digits follow the seconds' decimal point in an RFC 3339 value (`…:59.123Z`: 3).
+fn fraction_digits(value: &str) -> usize {
+    // `YYYY-MM-DDTHH:MM:SS` is 19 bytes; a fraction starts right after it.
+    value
+        .get(19..)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .map_or(0, |rest| rest.bytes().take_while(u8::is_ascii_digit).count())
 }
 
 #[cfg(test)]
@@ -155,6 +172,29 @@ mod tests {
         assert_eq!(ts, Timestamp { seconds: 1_795_874_879, nanos: 500_000_000 });
         assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").is_err());
         assert!(serde_json::from_str::<Timestamp>("1795874879").is_err());
+    }
+
+    #[test]
+    fn json_input_is_rfc3339_with_at_most_nine_fractional_digits_in_protobufs_range() {
+        let accepted = [
+            ("\"0001-01-01T00:00:00Z\"", MIN_SECONDS, 0),
+            ("\"9999-12-31T23:59:59.999999999Z\"", MAX_SECONDS, 999_999_999),
+            ("\"2026-11-28T14:07:59.123456789Z\"", 1_795_874_879, 123_456_789),
+        ];
+        for (json, seconds, nanos) in accepted {
+            assert_eq!(serde_json::from_str::<Timestamp>(json).expect(json), Timestamp { seconds, nanos });
+        }
+        let rejected = [
+            "\"2026-11-28T14:07:59.1234567890Z\"",
+            "\"10000-01-01T00:00:00Z\"",
+            "\"2026-12-31T23:59:60Z\"",
+            "\"0000-12-31T23:59:59Z\"",
+            "\"9999-12-31T23:59:59-01:00\"",
+            "\"2026-11-28 14:07:59Z\"",
+        ];
+        for json in rejected {
+            assert!(serde_json::from_str::<Timestamp>(json).is_err(), "{json}");
+        }
     }
 
     #[test]

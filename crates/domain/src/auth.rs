@@ -43,6 +43,12 @@ pub enum Role {
     OrgOwnerViewer,
 }
 
+impl Permission {
+    /// Every permission.
+    pub const ALL: [Self; 6] =
+        [Self::OrgRead, Self::OrgCreate, Self::OrgMemberWrite, Self::UserRead, Self::UserWrite, Self::UserDelete];
+}
+
 impl Role {
     /// Every role, in the order of the contract's table.
     pub const ALL: [Self; 7] = [
@@ -173,6 +179,47 @@ pub struct Authorized {
     pub user_id: UserId,
     /// The org the request acts in.
     pub org_id: OrgId,
+    /// The caller's memberships, for the rules that compare its permissions with another user's.
+    pub memberships: Vec<Membership>,
+}
+
+/// Where a permission holds: in one org, or instance-wide (`None`).
+pub type Scope<'a> = Option<&'a OrgId>;
+
+/// Whether `memberships` grant `permission` in `scope`. In an org, both that org's memberships and
+/// instance-wide ones count; instance-wide, only instance-wide memberships do.
+#[must_use]
+pub fn holds(memberships: &[Membership], permission: Permission, scope: Scope<'_>) -> bool {
+    memberships
+        .iter()
+        .filter(|m| match (&m.org_id, scope) {
+            (None, _) => true,
+            (Some(member_org), Some(org)) => member_org == org,
+            (Some(_), None) => false,
+        })
+        .any(|m| m.roles.iter().any(|role| role.grants(permission)))
+}
+
+/// Whether `roles` granted in `scope` give nothing that `caller` lacks there.
+#[must_use]
+pub fn covers(caller: &[Membership], roles: &[Role], scope: Scope<'_>) -> bool {
+    roles.iter().all(|role| Permission::ALL.into_iter().filter(|p| role.grants(*p)).all(|p| holds(caller, p, scope)))
+}
+
+/// The rule for every command that acts on another user's credentials or memberships (minting a
+/// token, removing the user, granting it roles): the caller must hold every permission the
+/// target holds, in the same scope. Otherwise a token minted for (or a role granted to) the target
+/// would hand the caller permissions it does not have. Stricter than ZITADEL, on purpose.
+///
+/// # Errors
+/// `No matching permissions found (AUTH-5mWD2)`, the same refusal as a missing permission, so
+/// the answer reveals nothing about the target's roles.
+pub fn ensure_covers(caller: &[Membership], target: &[Membership]) -> Result<(), Error> {
+    if target.iter().all(|m| covers(caller, &m.roles, m.org_id.as_ref())) {
+        Ok(())
+    } else {
+        Err(Error::permission_missing())
+    }
 }
 
 /// The token in an `authorization` header value.
@@ -210,7 +257,7 @@ pub fn authorize(caller: &Caller, org: &OrgId, permission: Permission) -> Result
         return Err(Error::membership_not_found());
     }
     if relevant.any(|m| m.roles.iter().any(|role| role.grants(permission))) {
-        Ok(Authorized { user_id: caller.user_id.clone(), org_id: org.clone() })
+        Ok(Authorized { user_id: caller.user_id.clone(), org_id: org.clone(), memberships: caller.memberships.clone() })
     } else {
         Err(Error::permission_missing())
     }
@@ -298,6 +345,36 @@ mod tests {
         assert_eq!(requested_org(&caller, Some("")), ("a", false));
         assert_eq!(requested_org(&caller, Some("a")), ("a", false));
         assert_eq!(requested_org(&caller, Some("b")), ("b", true));
+    }
+
+    #[test]
+    fn a_caller_covers_a_target_only_with_every_permission_in_the_same_scope() {
+        use Role::*;
+        let org = |roles: &[Role]| member(Some("a"), roles);
+        let other_org = |roles: &[Role]| member(Some("b"), roles);
+        let instance = |roles: &[Role]| member(None, roles);
+        let table = [
+            (vec![org(&[OrgOwner])], vec![org(&[OrgOwner])], true),
+            (vec![org(&[OrgOwner])], vec![org(&[OrgUserManager, OrgOwnerViewer])], true),
+            (vec![org(&[OrgUserManager])], vec![org(&[OrgOwner])], false),
+            (vec![org(&[OrgUserManager])], vec![org(&[OrgUserManager])], true),
+            (vec![org(&[OrgOwner])], vec![instance(&[IamOwnerViewer])], false),
+            (vec![org(&[OrgOwner])], vec![other_org(&[OrgOwnerViewer])], false),
+            (vec![instance(&[IamUserManager])], vec![org(&[OrgUserManager]), other_org(&[OrgUserManager])], true),
+            (vec![instance(&[IamUserManager])], vec![org(&[OrgOwner])], false),
+            (vec![instance(&[IamOrgManager])], vec![instance(&[IamOwner])], true),
+            (vec![instance(&[IamUserManager])], vec![instance(&[IamOwner])], false),
+            (vec![instance(&[IamOwnerViewer]), org(&[OrgUserManager])], vec![org(&[OrgUserManager])], true),
+            (vec![], vec![], true),
+            (vec![], vec![org(&[OrgOwnerViewer])], false),
+        ];
+        for (caller, target, allowed) in table {
+            let outcome = ensure_covers(&caller, &target);
+            assert_eq!(outcome.is_ok(), allowed, "{caller:?} over {target:?}");
+            if let Err(error) = outcome {
+                assert_eq!(error.message(), "No matching permissions found (AUTH-5mWD2)");
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::events::{HumanAdded, MachineAdded};
 use crate::ids::{OrgId, UserId};
 use crate::language::{LanguagePolicy, PreferredLanguage};
 use crate::profile::{Gender, NAME_MAX, Profile, check_language};
-use crate::time::Timestamp;
+use crate::time::{Timestamp, WireTimestamp};
 use crate::user::{AccessTokenType, Email, Human, Machine, Phone, User, UserKind, UserState};
 use crate::validation::Validator;
 
@@ -332,6 +332,30 @@ pub fn validate_member(user_id: &str, roles: &[String]) -> Result<(UserId, Vec<R
         }
         _ => Err(Error::member_roles_invalid()),
     }
+}
+
+/// Validates `AddPersonalAccessTokenRequest`: the user id, and an expiration that is a real
+/// instant (a malformed one must never mean "never expires").
+///
+/// # Errors
+/// InvalidArgument naming `UserId` or `ExpirationDate`, every violation in the detail.
+pub fn validate_token_request(
+    user_id: &str,
+    expiration: Option<WireTimestamp>,
+) -> Result<(UserId, Option<Timestamp>), Error> {
+    let mut v = Validator::new("AddPersonalAccessTokenRequest");
+    v.length("UserId", "userId", user_id, 1, NAME_MAX);
+    let expires_at = match expiration.map(WireTimestamp::to_timestamp) {
+        Some(Some(at)) => Some(at),
+        Some(None) => {
+            let rule = "value must be a valid timestamp: years 0001 to 9999, nanos 0 to 999999999".to_owned();
+            v.violation("ExpirationDate", "expirationDate", rule);
+            None
+        }
+        None => None,
+    };
+    v.finish()?;
+    Ok((UserId::new(user_id), expires_at))
 }
 
 /// Validates a user id field of a request (`GetUserByIDRequest.Id`, ...): 1..200 characters.

@@ -250,7 +250,9 @@ pub async fn revoked_expired_and_orphaned_tokens_do_not_authenticate<S: Store>(s
     let machine_id = UserId::new(machine.id);
     let now = crate::ports::Clock::now(&SystemClock);
     let soon = Timestamp::from_unix_micros(now.unix_micros() + 60_000_000);
-    let token = f.service.add_personal_access_token(&f.meta(), machine_id.as_str(), Some(soon)).await.expect("pat");
+    let (seconds, nanos) = soon.seconds_and_nanos();
+    let expiration = Some(crate::time::WireTimestamp { seconds, nanos });
+    let token = f.service.add_personal_access_token(&f.meta(), machine_id.as_str(), expiration).await.expect("pat");
     let hash = TokenHash::of(&token.token);
     assert!(store.caller(&hash, now).await.expect("read").is_some());
     assert!(store.caller(&hash, soon).await.expect("read").is_none(), "expired at its expiry");
@@ -281,6 +283,80 @@ pub async fn commits_stamp_rows_and_events_with_the_commit_time<S: Store>(store:
     assert_eq!(events[0].resource_owner, f.org);
 }
 
+/// A guard checks its aggregate's sequence inside the commit and writes nothing of it: stale, the
+/// whole commit is a conflict; current, the row keeps its sequence and change date.
+pub async fn guards_check_the_sequence_and_write_nothing<S: Store>(store: S) {
+    let f = Fixture::new(store.clone()).await;
+    let id = f.add_human("ada").await;
+    let org = store.org(&f.org).await.expect("read").expect("org");
+    let ada = user(&store, &id).await;
+    let change = |sequence: u64| {
+        let mut next = ada.clone();
+        next.sequence = sequence + 1;
+        AggregateChange {
+            expected_sequence: sequence,
+            state: AggregateState::User(next),
+            events: vec![EventPayload::UserRemoved],
+        }
+    };
+    let mut stale_org = org.clone();
+    stale_org.sequence += 1;
+    let stale = Commit {
+        editor: f.admin_id.clone(),
+        changes: vec![change(ada.sequence), AggregateChange::guard(AggregateState::Org(stale_org))],
+        side_effects: Vec::new(),
+    };
+    assert_eq!(store.commit(stale).await, Err(StoreError::Conflict));
+    assert_eq!(user(&store, &id).await, ada, "nothing of a rejected commit is written");
+    let current = Commit {
+        editor: f.admin_id.clone(),
+        changes: vec![change(ada.sequence), AggregateChange::guard(AggregateState::Org(org.clone()))],
+        side_effects: Vec::new(),
+    };
+    store.commit(current).await.expect("a guard that holds lets the commit through");
+    assert_eq!(store.org(&f.org).await.expect("read"), Some(org), "a guard writes nothing of its row");
+    assert_eq!(user(&store, &id).await.sequence, ada.sequence + 1);
+}
+
+/// Memberships are read per user (org and instance-wide) and instance-wide for all users, and a
+/// removed user's are gone.
+pub async fn memberships_are_read_per_user_and_instance_wide<S: Store>(store: S) {
+    let f = Fixture::new(store.clone()).await;
+    let id = f.add_human("ada").await;
+    f.service.add_org_member(&f.meta(), id.as_str(), &["ORG_USER_MANAGER".to_owned()]).await.expect("member");
+    let ada = store.memberships(&id).await.expect("read");
+    assert_eq!(
+        ada,
+        vec![Membership { user_id: id.clone(), org_id: Some(f.org.clone()), roles: vec![Role::OrgUserManager] }]
+    );
+    let admin = Membership { user_id: f.admin_id.clone(), org_id: None, roles: vec![Role::IamOwner] };
+    assert_eq!(store.memberships(&f.admin_id).await.expect("read"), vec![admin.clone()]);
+    assert_eq!(store.instance_memberships().await.expect("read"), vec![admin]);
+    f.service.remove_user(&f.meta(), id.as_str()).await.expect("remove");
+    assert_eq!(store.memberships(&id).await.expect("read"), Vec::new());
+}
+
+/// The instance keeps an `IAM_OWNER`: its last one cannot be removed, another one can, and each
+/// removal of an instance member is an event of the instance.
+pub async fn the_last_instance_owner_cannot_be_removed<S: Store>(store: S) {
+    let f = Fixture::new(store.clone()).await;
+    let error = f.service.remove_user(&f.meta(), f.admin_id.as_str()).await.expect_err("last owner");
+    assert_eq!(error.kind(), ErrorKind::FailedPrecondition);
+    assert_eq!(error.id(), Some("PERSONA-OWN01"));
+    let request = crate::service::InstanceTokenRequest { user_name: "ops".into(), role: Role::IamOwner };
+    let ops = f.service.issue_instance_token(&request).await.expect("a second owner");
+    let before = store.instance().await.expect("read").expect("instance").sequence;
+    let ops_header = format!("Bearer {}", ops.token);
+    let as_ops = RequestMeta { authorization: Some(&ops_header), ..RequestMeta::default() };
+    f.service.remove_user(&as_ops, f.admin_id.as_str()).await.expect("one of two owners may go");
+    assert_eq!(store.instance().await.expect("read").expect("instance").sequence, before + 1);
+    let error = f.service.remove_user(&as_ops, ops.user_id.as_str()).await.expect_err("now the last");
+    assert_eq!(error.id(), Some("PERSONA-OWN01"));
+    assert!(
+        store.caller(&TokenHash::of(&ops.token), crate::ports::Clock::now(&SystemClock)).await.expect("read").is_some()
+    );
+}
+
 /// Generates one `#[tokio::test]` per conformance check. `$make` is an async expression that
 /// gives `Option<(store, guard)>`: `None` skips (a backend that is not configured), the guard
 /// lives until the test ends (a temporary directory, say).
@@ -296,7 +372,10 @@ macro_rules! store_conformance {
             duplicate_membership_is_reported,
             events_are_paged_by_cursor_limit_and_order,
             revoked_expired_and_orphaned_tokens_do_not_authenticate,
-            commits_stamp_rows_and_events_with_the_commit_time
+            commits_stamp_rows_and_events_with_the_commit_time,
+            guards_check_the_sequence_and_write_nothing,
+            memberships_are_read_per_user_and_instance_wide,
+            the_last_instance_owner_cannot_be_removed
         );
     };
     (@each $make:expr; $($name:ident),*) => {

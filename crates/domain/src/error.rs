@@ -286,6 +286,33 @@ impl Error {
         )
     }
 
+    /// Removing the user would leave the instance without an `IAM_OWNER`, and so without anyone
+    /// who can manage it.
+    #[must_use]
+    pub fn last_instance_owner() -> Self {
+        Self::new(
+            ErrorKind::FailedPrecondition,
+            "PERSONA-OWN01",
+            "The last IAM_OWNER of the instance cannot be removed; create another one first (persona admin token)",
+        )
+    }
+
+    /// `persona admin token` asked for a role that is not instance-wide.
+    #[must_use]
+    pub fn instance_role_required() -> Self {
+        Self::new(ErrorKind::InvalidArgument, "PERSONA-OWN02", "Only instance roles (IAM_*) can be granted here")
+    }
+
+    /// Nothing is set up yet: the first `persona serve` creates the instance and its admin.
+    #[must_use]
+    pub fn instance_not_set_up() -> Self {
+        Self::new(
+            ErrorKind::FailedPrecondition,
+            "PERSONA-OWN03",
+            "The instance is not set up yet; the first start of the server creates it with an admin and its token",
+        )
+    }
+
     /// A conditional update whose `If-Match` sequence is stale.
     #[must_use]
     pub fn precondition_failed(current: u64) -> Self {

@@ -198,6 +198,14 @@ pub struct MemberAdded {
     pub roles: Vec<String>,
 }
 
+/// `instance.member.removed`: a user lost its instance-wide roles (it was removed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberRemoved {
+    /// The former member.
+    pub user_id: String,
+}
+
 /// `instance.added`: the first start set the instance up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -227,6 +235,8 @@ pub enum EventPayload {
     InstanceAdded(InstanceAdded),
     /// `instance.member.added`
     InstanceMemberAdded(MemberAdded),
+    /// `instance.member.removed`
+    InstanceMemberRemoved(MemberRemoved),
 }
 
 /// A stored payload could not be read back.
@@ -251,6 +261,7 @@ impl EventPayload {
             Self::OrgMemberAdded(_) => "org.member.added",
             Self::InstanceAdded(_) => "instance.added",
             Self::InstanceMemberAdded(_) => "instance.member.added",
+            Self::InstanceMemberRemoved(_) => "instance.member.removed",
         }
     }
 
@@ -267,6 +278,7 @@ impl EventPayload {
             Self::OrgMemberAdded(_) => "Member added",
             Self::InstanceAdded(_) => "Instance set up",
             Self::InstanceMemberAdded(_) => "Instance member added",
+            Self::InstanceMemberRemoved(_) => "Instance member removed",
         }
     }
 
@@ -282,6 +294,7 @@ impl EventPayload {
             Self::OrgAdded(p) => serde_json::to_string(p),
             Self::OrgMemberAdded(p) | Self::InstanceMemberAdded(p) => serde_json::to_string(p),
             Self::InstanceAdded(p) => serde_json::to_string(p),
+            Self::InstanceMemberRemoved(p) => serde_json::to_string(p),
         };
         // Serialising these plain structs (strings, numbers, bools) cannot fail.
         value.unwrap_or_else(|_| "{}".to_owned())
@@ -303,6 +316,7 @@ impl EventPayload {
             "org.member.added" => serde_json::from_str(json).map(Self::OrgMemberAdded),
             "instance.added" => serde_json::from_str(json).map(Self::InstanceAdded),
             "instance.member.added" => serde_json::from_str(json).map(Self::InstanceMemberAdded),
+            "instance.member.removed" => serde_json::from_str(json).map(Self::InstanceMemberRemoved),
             other => return Err(fail(format!("unknown event type {other}"))),
         };
         parsed.map_err(|e| fail(e.to_string()))
@@ -350,6 +364,7 @@ mod tests {
             EventPayload::OrgAdded(OrgAdded { name: "A".into(), primary_domain: "a.localhost".into() }),
             EventPayload::OrgMemberAdded(member.clone()),
             EventPayload::InstanceMemberAdded(member),
+            EventPayload::InstanceMemberRemoved(MemberRemoved { user_id: "1".into() }),
             EventPayload::TokenAdded(TokenAdded { token_id: "9".into(), expiration: Some(5) }),
             EventPayload::InstanceAdded(InstanceAdded { default_org_id: "2".into() }),
             EventPayload::MachineAdded(MachineAdded {

@@ -148,7 +148,7 @@ impl State {
     }
 
     fn apply(&mut self, commit: Commit, at: Timestamp) {
-        for change in commit.changes {
+        for change in commit.changes.into_iter().filter(|change| !change.is_guard()) {
             let (aggregate_type, aggregate_id, owner) = match &change.state {
                 AggregateState::User(u) => (AggregateType::User, u.id.as_str().to_owned(), u.org_id.clone()),
                 AggregateState::Org(o) => (AggregateType::Org, o.id.as_str().to_owned(), o.id.clone()),
@@ -226,6 +226,14 @@ impl Store for InMemoryStore {
 
     async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         Ok(self.state().users.get(id).cloned())
+    }
+
+    async fn memberships(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
+        Ok(self.state().memberships.iter().filter(|m| &m.user_id == user).cloned().collect())
+    }
+
+    async fn instance_memberships(&self) -> Result<Vec<Membership>, StoreError> {
+        Ok(self.state().memberships.iter().filter(|m| m.org_id.is_none()).cloned().collect())
     }
 
     async fn user_events(&self, id: &UserId, page: EventPage) -> Result<Vec<Event>, StoreError> {

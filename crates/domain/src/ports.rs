@@ -47,6 +47,27 @@ pub struct AggregateChange {
     pub events: Vec<EventPayload>,
 }
 
+impl AggregateChange {
+    /// A guard: the aggregate must still be at `state`'s sequence when the commit lands, and
+    /// nothing of it is written. A commit that decided on another aggregate's state (a user's
+    /// memberships live on its org) carries one so that a concurrent change of it is a conflict.
+    #[must_use]
+    pub fn guard(state: AggregateState) -> Self {
+        let expected_sequence = match &state {
+            AggregateState::User(user) => user.sequence,
+            AggregateState::Org(org) => org.sequence,
+            AggregateState::Instance(instance) => instance.sequence,
+        };
+        Self { expected_sequence, state, events: Vec::new() }
+    }
+
+    /// Whether this change only guards (it has no events and writes nothing).
+    #[must_use]
+    pub fn is_guard(&self) -> bool {
+        self.events.is_empty()
+    }
+}
+
 /// Read-model writes that belong to no aggregate row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SideEffect {
@@ -122,7 +143,8 @@ pub struct EventPage {
 ///
 /// Implementations commit a [`Commit`] atomically and durably before they return `Ok`, check
 /// every [`AggregateChange::expected_sequence`] inside the same transaction, and stamp the rows'
-/// `changed_at` (and `created_at` of new aggregates) and every event with [`Committed::at`].
+/// `changed_at` (and `created_at` of new aggregates) and every event with [`Committed::at`]. A
+/// change without events ([`AggregateChange::guard`]) is only checked: its row stays as it is.
 pub trait Store: Clone + Send + Sync + 'static {
     /// The caller a token belongs to: token known, not revoked, not expired at `now`, and its
     /// user not removed.
@@ -146,6 +168,18 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
     fn user(&self, id: &UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Every membership of a user: in orgs and instance-wide.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
+    fn memberships(&self, user: &UserId) -> impl Future<Output = Result<Vec<Membership>, StoreError>> + Send;
+
+    /// Every instance-wide membership (of users that are not removed: removal deletes them).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
+    fn instance_memberships(&self) -> impl Future<Output = Result<Vec<Membership>, StoreError>> + Send;
 
     /// A page of a user's events, ordered by sequence.
     ///

@@ -39,9 +39,54 @@ impl Timestamp {
     }
 }
 
+/// Seconds of `0001-01-01T00:00:00Z`, the earliest instant a `google.protobuf.Timestamp` may hold.
+pub const MIN_WIRE_SECONDS: i64 = -62_135_596_800;
+/// Seconds of `9999-12-31T23:59:59Z`, the latest whole second a `google.protobuf.Timestamp` may hold.
+pub const MAX_WIRE_SECONDS: i64 = 253_402_300_799;
+
+/// A `google.protobuf.Timestamp` as a request carried it: not yet known to be a valid instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireTimestamp {
+    /// Seconds since the epoch.
+    pub seconds: i64,
+    /// Nanoseconds of the second.
+    pub nanos: i32,
+}
+
+impl WireTimestamp {
+    /// The instant, when it is one protobuf allows: years 0001 to 9999 and nanos
+    /// `0..=999_999_999`; `None` otherwise (so malformed input can never mean "never expires").
+    #[must_use]
+    pub fn to_timestamp(self) -> Option<Timestamp> {
+        let valid =
+            (MIN_WIRE_SECONDS..=MAX_WIRE_SECONDS).contains(&self.seconds) && (0..=999_999_999).contains(&self.nanos);
+        valid.then(|| Timestamp::from_seconds_and_nanos(self.seconds, self.nanos))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wire_timestamps_outside_protobufs_range_are_not_instants() {
+        let valid = [(0, 0), (MIN_WIRE_SECONDS, 0), (MAX_WIRE_SECONDS, 999_999_999), (1_795_874_879, 5)];
+        for (seconds, nanos) in valid {
+            assert!(WireTimestamp { seconds, nanos }.to_timestamp().is_some(), "{seconds} {nanos}");
+        }
+        let invalid = [
+            (MAX_WIRE_SECONDS + 1, 0),
+            (MIN_WIRE_SECONDS - 1, 0),
+            (i64::MAX, 0),
+            (i64::MIN, 0),
+            (0, -1),
+            (0, 1_000_000_000),
+            (0, 2_000_000_000),
+        ];
+        for (seconds, nanos) in invalid {
+            assert_eq!(WireTimestamp { seconds, nanos }.to_timestamp(), None, "{seconds} {nanos}");
+        }
+    }
 
     #[test]
     fn seconds_and_nanos_round_trip_with_microsecond_precision() {

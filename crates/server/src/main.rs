@@ -11,10 +11,12 @@ mod serve;
 mod telemetry;
 mod tls;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use config::Config;
 use metrics::{Metrics, PoolUsage};
+use persona_domain::auth::Role;
 use persona_domain::language::LanguagePolicy;
+use persona_domain::service::InstanceTokenRequest;
 use persona_domain::{BootstrapConfig, Service, ServiceConfig};
 use persona_storage::{Backend, OsRandom, SeaOrmStore, StorageConfig, SystemClock};
 use readiness::Readiness;
@@ -41,6 +43,43 @@ enum Command {
     Migrate,
     /// Print the effective configuration as TOML, secrets redacted, and exit.
     Config,
+    /// Administration through the database itself, for an operator without a working token.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a machine user holding an instance role (IAM_OWNER by default) in the default org,
+    /// and a new personal access token for it. Needs no server and may run while one serves.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+struct TokenArgs {
+    /// User name of the new machine user [default: recovery-<unix time in milliseconds>].
+    #[arg(long, value_name = "NAME")]
+    user_name: Option<String>,
+    /// The instance-wide role it holds: IAM_OWNER, IAM_ORG_MANAGER, IAM_USER_MANAGER or
+    /// IAM_OWNER_VIEWER.
+    #[arg(long, value_name = "ROLE", default_value = "IAM_OWNER", value_parser = parse_instance_role)]
+    role: Role,
+    /// Write the token to this new file, mode 0600 [default: <user name>.pat beside
+    /// bootstrap.admin_pat_path]. An existing file is never overwritten.
+    #[arg(long, value_name = "PATH", conflicts_with = "stdout")]
+    out: Option<PathBuf>,
+    /// Print the token on standard output instead of writing a file.
+    #[arg(long)]
+    stdout: bool,
+}
+
+/// An instance-wide role by its wire name.
+fn parse_instance_role(name: &str) -> Result<Role, String> {
+    Role::from_name(name)
+        .filter(|role| role.is_instance_role())
+        .ok_or_else(|| "expected IAM_OWNER, IAM_ORG_MANAGER, IAM_USER_MANAGER or IAM_OWNER_VIEWER".to_owned())
 }
 
 /// Why the binary stopped with an error.
@@ -91,6 +130,7 @@ fn main() -> ExitCode {
         match command {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(&config).await,
+            Command::Admin { command: AdminCommand::Token(args) } => admin_token(&config, args).await,
             Command::Config => Ok(()),
         }
     });
@@ -125,13 +165,18 @@ async fn connect(config: &Config) -> Result<SeaOrmStore, Failure> {
     Ok(SeaOrmStore::connect(&storage).await?)
 }
 
-/// Writes the admin token with mode 0600, creating the directory if needed.
-async fn write_token(path: &Path, token: &str) -> std::io::Result<()> {
+/// Writes a token with mode 0600, creating the directory if needed; with `fresh`, only into a
+/// file that does not exist yet.
+async fn write_token(path: &Path, token: &str, fresh: bool) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         tokio::fs::create_dir_all(parent).await?;
     }
     let mut options = tokio::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    if fresh {
+        options.write(true).create_new(true);
+    } else {
+        options.write(true).create(true).truncate(true);
+    }
     #[cfg(unix)]
     options.mode(0o600);
     let mut file = options.open(path).await?;
@@ -144,6 +189,74 @@ async fn migrate(config: &Config) -> Result<(), Failure> {
     let store = connect(config).await?;
     tracing::info!(database = %config::redact_database_url(&config.database.url), "migrations applied");
     store.connection().clone().close().await.map_err(|e| Failure::Start(format!("cannot close the database: {e}")))
+}
+
+/// `persona admin token`: a new machine user with an instance role and its token, written to a
+/// new file (or standard output), recorded as events like any other change.
+async fn admin_token(config: &Config, args: TokenArgs) -> Result<(), Failure> {
+    let user_name = args.user_name.unwrap_or_else(|| {
+        let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
+        format!("recovery-{millis}")
+    });
+    let path = args.out.unwrap_or_else(|| {
+        let dir = config.bootstrap.admin_pat_path.parent().unwrap_or_else(|| Path::new(""));
+        dir.join(format!("{user_name}.pat"))
+    });
+    if !args.stdout && tokio::fs::try_exists(&path).await.unwrap_or(true) {
+        return Err(Failure::Start(format!(
+            "{} exists and is never overwritten; choose another file with --out PATH, or use --stdout",
+            path.display()
+        )));
+    }
+    let service = domain_service(config, connect(config).await?)?;
+    let request = InstanceTokenRequest { user_name: user_name.clone(), role: args.role };
+    let issued = service
+        .issue_instance_token(&request)
+        .await
+        .map_err(|e| Failure::Start(format!("cannot create the token: {e}")))?;
+    let role = args.role.name();
+    let user_id = &issued.user_id;
+    if args.stdout {
+        println!("{}", issued.token);
+        eprintln!("persona: created machine user {user_name} (id {user_id}) holding {role}");
+    } else {
+        write_token(&path, &issued.token, true)
+            .await
+            .map_err(|e| Failure::Start(format!("cannot write the token to {}: {e}", path.display())))?;
+        eprintln!(
+            "persona: created machine user {user_name} (id {user_id}) holding {role}; its token is in {}",
+            path.display()
+        );
+    }
+    tracing::info!(%user_id, %user_name, role, "created a machine user with an instance role and its token");
+    service
+        .store()
+        .connection()
+        .clone()
+        .close()
+        .await
+        .map_err(|e| Failure::Start(format!("cannot close the database: {e}")))
+}
+
+/// The application service over `store` with the configuration's rules.
+fn domain_service(config: &Config, store: SeaOrmStore) -> Result<Service<SeaOrmStore>, Failure> {
+    let languages = if config.allowed_languages.is_empty() {
+        LanguagePolicy::any()
+    } else {
+        LanguagePolicy::allow_list(config.allowed_languages.iter().map(String::as_str))
+            .map_err(|_| Failure::Config("allowed_languages holds a malformed tag".to_owned()))?
+    };
+    let service_config =
+        ServiceConfig { languages, instance_domain: config.instance_domain.clone(), ..ServiceConfig::default() };
+    Ok(Service::new(store, Arc::new(SystemClock), Arc::new(OsRandom), service_config))
+}
+
+/// The names the first start uses.
+fn bootstrap_config(config: &Config) -> BootstrapConfig {
+    BootstrapConfig {
+        org_name: config.bootstrap.org_name.clone(),
+        admin_user_name: config.bootstrap.admin_user_name.clone(),
+    }
 }
 
 /// The usage of the store's read pool (on PostgreSQL also the write pool).
@@ -168,30 +281,17 @@ fn pool_usage(store: &SeaOrmStore) -> Vec<PoolUsage> {
 }
 
 async fn serve(config: Config) -> Result<(), Failure> {
-    let languages = if config.allowed_languages.is_empty() {
-        LanguagePolicy::any()
-    } else {
-        LanguagePolicy::allow_list(config.allowed_languages.iter().map(String::as_str))
-            .map_err(|_| Failure::Config("allowed_languages holds a malformed tag".to_owned()))?
-    };
     let tls = match (&config.tls.cert_path, &config.tls.key_path) {
         (Some(cert), Some(key)) => Some(tls::acceptor(cert, key).map_err(|e| Failure::Config(e.to_string()))?),
         _ => None,
     };
     let openapi = serve::openapi_document().map_err(|e| Failure::Start(e.to_string()))?;
     let store = connect(&config).await?;
-    let service_config =
-        ServiceConfig { languages, instance_domain: config.instance_domain.clone(), ..ServiceConfig::default() };
-    let service = Service::new(store.clone(), Arc::new(SystemClock), Arc::new(OsRandom), service_config);
-
-    let boot = BootstrapConfig {
-        org_name: config.bootstrap.org_name.clone(),
-        admin_user_name: config.bootstrap.admin_user_name.clone(),
-    };
-    match service.bootstrap(&boot).await {
+    let service = domain_service(&config, store.clone())?;
+    match service.bootstrap(&bootstrap_config(&config)).await {
         Ok(Some(created)) => {
             let path = &config.bootstrap.admin_pat_path;
-            write_token(path, &created.admin_token)
+            write_token(path, &created.admin_token, false)
                 .await
                 .map_err(|e| Failure::Start(format!("cannot write the admin token to {}: {e}", path.display())))?;
             tracing::info!(org_id = %created.org_id, admin_id = %created.admin_id, path = %path.display(), "first start: created the default org and the admin; its token is in the file");

@@ -7,7 +7,7 @@ use crate::entities::{events, instance, memberships, orgs, users};
 use crate::migration::Migrator;
 use crate::rows::{db_sequence, event_from_row, instance_from_row, membership_from_row, org_from_row, user_from_row};
 use crate::writer::{self, Job, WriterSettings};
-use persona_domain::auth::{Caller, TokenHash};
+use persona_domain::auth::{Caller, Membership, TokenHash};
 use persona_domain::events::{AggregateType, Event};
 use persona_domain::ids::{OrgId, UserId};
 use persona_domain::org::Org;
@@ -245,6 +245,19 @@ impl Store for SeaOrmStore {
     async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         let row = by_key(users::Entity::find_by_id(id.as_str()), &self.read).await?;
         row.map(user_from_row).transpose()
+    }
+
+    async fn memberships(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
+        let query = memberships::Entity::find().filter(memberships::Column::UserId.eq(user.as_str()));
+        let rows = query.all(&self.read).await.map_err(|e| unavailable(&e))?;
+        rows.into_iter().map(membership_from_row).collect()
+    }
+
+    async fn instance_memberships(&self) -> Result<Vec<Membership>, StoreError> {
+        // Instance-wide memberships are stored with an empty org id.
+        let query = memberships::Entity::find().filter(memberships::Column::OrgId.eq(""));
+        let rows = query.all(&self.read).await.map_err(|e| unavailable(&e))?;
+        rows.into_iter().map(membership_from_row).collect()
     }
 
     async fn user_events(&self, id: &UserId, page: EventPage) -> Result<Vec<Event>, StoreError> {

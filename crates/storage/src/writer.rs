@@ -238,6 +238,9 @@ async fn apply<C: ConnectionTrait>(
 /// Returns whether the guard held.
 async fn put_state<C: ConnectionTrait>(db: &C, change: &AggregateChange, at: Timestamp) -> Result<bool, DbErr> {
     let expected = db_sequence(change.expected_sequence);
+    if change.is_guard() {
+        return guard_holds(db, &change.state, expected).await;
+    }
     let fresh = change.expected_sequence == 0;
     let rows = match &change.state {
         AggregateState::User(user) => {
@@ -280,6 +283,30 @@ async fn put_state<C: ConnectionTrait>(db: &C, change: &AggregateChange, at: Tim
         }
     };
     Ok(rows == 1)
+}
+
+/// Checks a guard ([`AggregateChange::guard`]) inside the transaction: a no-op update of the row
+/// at the expected sequence, so that on PostgreSQL the row stays locked until the commit and a
+/// concurrent writer of it waits, then fails its own sequence check.
+async fn guard_holds<C: ConnectionTrait>(db: &C, state: &AggregateState, expected: i64) -> Result<bool, DbErr> {
+    let rows = match state {
+        AggregateState::User(user) => {
+            let filter = users::Column::Id.eq(user.id.as_str()).and(users::Column::Sequence.eq(expected));
+            let same = Expr::col(users::Column::Sequence);
+            users::Entity::update_many().col_expr(users::Column::Sequence, same).filter(filter).exec(db).await?
+        }
+        AggregateState::Org(org) => {
+            let filter = orgs::Column::Id.eq(org.id.as_str()).and(orgs::Column::Sequence.eq(expected));
+            let same = Expr::col(orgs::Column::Sequence);
+            orgs::Entity::update_many().col_expr(orgs::Column::Sequence, same).filter(filter).exec(db).await?
+        }
+        AggregateState::Instance(_) => {
+            let filter = instance::Column::Id.eq(INSTANCE_ID).and(instance::Column::Sequence.eq(expected));
+            let same = Expr::col(instance::Column::Sequence);
+            instance::Entity::update_many().col_expr(instance::Column::Sequence, same).filter(filter).exec(db).await?
+        }
+    };
+    Ok(rows.rows_affected == 1)
 }
 
 /// The event rows of one aggregate change, numbered after its expected sequence.

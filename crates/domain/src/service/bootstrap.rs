@@ -3,7 +3,7 @@
 
 use super::{BootstrapConfig, Bootstrapped, Service, store_error};
 use crate::auth::{Membership, PersonalAccessToken, Role, TokenHash, hex};
-use crate::commands::validate_org_name;
+use crate::commands::{AddMachineUserRequest, validate_org_name};
 use crate::error::Error;
 use crate::events::{EventPayload, InstanceAdded, MachineAdded, MemberAdded, OrgAdded, TokenAdded};
 use crate::ids::{OrgId, TokenId, UserId};
@@ -26,10 +26,7 @@ impl<S: Store> Service<S> {
         let now = self.now();
         let org_id = OrgId::new(self.next_id());
         let admin_id = UserId::new(self.next_id());
-        let token_id = TokenId::new(self.next_id());
-        let mut secret = [0u8; 32];
-        self.inner.random.fill(&mut secret);
-        let admin_token = hex(&secret);
+        let (admin_token, token, token_event) = self.new_token(&admin_id, None);
 
         let org = Org {
             id: org_id.clone(),
@@ -57,12 +54,6 @@ impl<S: Store> Service<S> {
         };
         let instance = Instance { default_org_id: org_id.clone(), sequence: 2, created_at: now, changed_at: now };
         let owner = Membership { user_id: admin_id.clone(), org_id: None, roles: vec![Role::IamOwner] };
-        let token = PersonalAccessToken {
-            id: token_id.clone(),
-            user_id: admin_id.clone(),
-            hash: TokenHash::of(&admin_token),
-            expires_at: None,
-        };
         let commit = Commit {
             editor: admin_id.clone(),
             changes: vec![
@@ -95,10 +86,7 @@ impl<S: Store> Service<S> {
                             description: machine.description,
                             access_token_type: machine.access_token_type.number(),
                         }),
-                        EventPayload::TokenAdded(TokenAdded {
-                            token_id: token_id.as_str().to_owned(),
-                            expiration: None,
-                        }),
+                        token_event,
                     ],
                 },
             ],
@@ -110,5 +98,111 @@ impl<S: Store> Service<S> {
             Err(StoreError::Conflict) => Ok(None),
             Err(other) => Err(store_error(other)),
         }
+    }
+}
+
+/// What `persona admin token` asks for: a new machine user with an instance-wide role.
+#[derive(Debug, Clone)]
+pub struct InstanceTokenRequest {
+    /// User name of the new machine user.
+    pub user_name: String,
+    /// The instance-wide role it gets (`IAM_OWNER` to recover an instance).
+    pub role: Role,
+}
+
+/// A machine user created by [`Service::issue_instance_token`], with its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceToken {
+    /// The new machine user.
+    pub user_id: UserId,
+    /// Its personal access token: hand it to the operator once.
+    pub token: String,
+}
+
+impl<S: Store> Service<S> {
+    /// Recovery for an operator with access to the database (no caller, no token): a fresh
+    /// machine user in the default org holding `request.role` instance-wide, and a token for
+    /// it. Recorded as events like any other change, with the new user as their editor.
+    ///
+    /// # Errors
+    /// InvalidArgument for a role that is not instance-wide or a bad user name, AlreadyExists
+    /// for a taken name, FailedPrecondition before the first start set the instance up (that
+    /// start creates the admin and its token), storage failures.
+    pub async fn issue_instance_token(&self, request: &InstanceTokenRequest) -> Result<InstanceToken, Error> {
+        if !request.role.is_instance_role() {
+            return Err(Error::instance_role_required());
+        }
+        for _ in 0..self.attempts(None) {
+            let instance =
+                self.inner.store.instance().await.map_err(store_error)?.ok_or_else(Error::instance_not_set_up)?;
+            let user_id = UserId::new(self.next_id());
+            let machine = AddMachineUserRequest {
+                user_name: request.user_name.clone(),
+                name: format!("Persona {} (recovery)", request.role.name()),
+                description: "Created by `persona admin token`".to_owned(),
+                access_token_type: AccessTokenType::Bearer.number(),
+                user_id: Some(user_id.as_str().to_owned()),
+            };
+            let (mut user, added) = machine.into_user(self.next_id(), instance.default_org_id.clone(), self.now())?;
+            user.sequence = 2;
+            let (token, record, token_event) = self.new_token(&user_id, None);
+            let mut next = instance.clone();
+            next.sequence += 1;
+            let commit = Commit {
+                editor: user_id.clone(),
+                changes: vec![
+                    AggregateChange {
+                        expected_sequence: instance.sequence,
+                        state: AggregateState::Instance(next),
+                        events: vec![EventPayload::InstanceMemberAdded(MemberAdded {
+                            user_id: user_id.as_str().to_owned(),
+                            roles: vec![request.role.name().to_owned()],
+                        })],
+                    },
+                    AggregateChange {
+                        expected_sequence: 0,
+                        state: AggregateState::User(user),
+                        events: vec![EventPayload::MachineAdded(added), token_event],
+                    },
+                ],
+                side_effects: vec![
+                    SideEffect::PutMembership(Membership {
+                        user_id: user_id.clone(),
+                        org_id: None,
+                        roles: vec![request.role],
+                    }),
+                    SideEffect::PutToken(record),
+                ],
+            };
+            match self.inner.store.commit(commit).await {
+                Ok(_) => return Ok(InstanceToken { user_id, token }),
+                Err(StoreError::Conflict) => {}
+                Err(other) => return Err(store_error(other)),
+            }
+        }
+        Err(Error::too_much_contention())
+    }
+
+    /// A fresh token for `user_id`: its text (shown once), its stored record and its event.
+    pub(super) fn new_token(
+        &self,
+        user_id: &UserId,
+        expires_at: Option<crate::time::Timestamp>,
+    ) -> (String, PersonalAccessToken, EventPayload) {
+        let token_id = TokenId::new(self.next_id());
+        let mut secret = [0u8; 32];
+        self.inner.random.fill(&mut secret);
+        let token = hex(&secret);
+        let record = PersonalAccessToken {
+            id: token_id.clone(),
+            user_id: user_id.clone(),
+            hash: TokenHash::of(&token),
+            expires_at,
+        };
+        let event = EventPayload::TokenAdded(TokenAdded {
+            token_id: token_id.into_string(),
+            expiration: expires_at.map(crate::time::Timestamp::unix_micros),
+        });
+        (token, record, event)
     }
 }

@@ -2,12 +2,12 @@
 //! these, so authentication, org resolution, permissions, validation and the update rules hold
 //! identically over REST, gRPC and gRPC-Web.
 
-use crate::auth::{
-    Authorized, Permission, PersonalAccessToken, TokenHash, authorize, bearer_token, hex, requested_org,
+use crate::auth::{Authorized, Permission, TokenHash, authorize, bearer_token, requested_org};
+use crate::commands::{
+    AddMachineUserRequest, NewHumanRequest, UnsupportedHumanFields, validate_token_request, validate_user_id,
 };
-use crate::commands::{AddMachineUserRequest, NewHumanRequest, UnsupportedHumanFields, validate_user_id};
 use crate::error::Error;
-use crate::events::{Event, EventPayload, TokenAdded};
+use crate::events::{Event, EventPayload};
 use crate::ids::{IdGenerator, OrgId, TokenId, UserId};
 use crate::language::LanguagePolicy;
 use crate::locks::KeyedLocks;
@@ -16,7 +16,7 @@ use crate::ports::{
     AggregateChange, AggregateState, Clock, Commit, EventPage, Random, SideEffect, Store, StoreError, UniqueKey,
 };
 use crate::profile::{Profile, UpdateHumanProfileRequest};
-use crate::time::Timestamp;
+use crate::time::{Timestamp, WireTimestamp};
 use crate::update::{decide_profile_update, with_profile};
 use crate::user::{User, UserKind, UserState};
 use std::collections::HashMap;
@@ -24,6 +24,11 @@ use std::sync::Arc;
 
 mod bootstrap;
 mod orgs;
+
+pub use bootstrap::{InstanceToken, InstanceTokenRequest};
+mod privilege;
+
+use privilege::Reach;
 
 /// Settings of the service that the rules depend on.
 #[derive(Debug, Clone)]
@@ -232,6 +237,7 @@ impl<S: Store> Service<S> {
         meta: &RequestMeta<'_>,
         auth: &Authorized,
         user_id: &UserId,
+        reach: Reach,
         missing: fn() -> Error,
         mut decide: F,
     ) -> Result<(User, ObjectDetails), Error>
@@ -248,6 +254,7 @@ impl<S: Store> Service<S> {
             {
                 return Err(Error::precondition_failed(current.sequence));
             }
+            let guards = self.reach_guards(auth, &current, reach).await?;
             let (next, events, side_effects) = decide(&current)?;
             let sequence = next.sequence;
             if meta.validate_only {
@@ -259,15 +266,13 @@ impl<S: Store> Service<S> {
                 };
                 return Ok((current, details));
             }
-            let commit = Commit {
-                editor: auth.user_id.clone(),
-                changes: vec![AggregateChange {
-                    expected_sequence: current.sequence,
-                    state: AggregateState::User(next),
-                    events,
-                }],
-                side_effects,
-            };
+            let mut changes = vec![AggregateChange {
+                expected_sequence: current.sequence,
+                state: AggregateState::User(next),
+                events,
+            }];
+            changes.extend(guards);
+            let commit = Commit { editor: auth.user_id.clone(), changes, side_effects };
             match self.inner.store.commit(commit).await {
                 Ok(committed) => {
                     let details = ObjectDetails {
@@ -299,13 +304,14 @@ impl<S: Store> Service<S> {
         meta: &RequestMeta<'_>,
         request: &UpdateHumanProfileRequest,
     ) -> Result<ObjectDetails, Error> {
-        let (user_id, profile) = request.validate(&self.inner.config.languages)?;
         let auth = self.authorize(meta, Permission::UserWrite).await?;
+        let (user_id, profile) = request.validate(&self.inner.config.languages)?;
         let decide = |current: &User| {
             let changed = decide_profile_update(Some(current), &auth.org_id, &profile)?;
             Ok((with_profile(current, profile.clone()), vec![EventPayload::ProfileChanged(changed)], Vec::new()))
         };
-        let (_, details) = self.change_user(meta, &auth, &user_id, Error::profile_not_found, decide).await?;
+        let (_, details) =
+            self.change_user(meta, &auth, &user_id, Reach::Profile, Error::profile_not_found, decide).await?;
         Ok(details)
     }
 
@@ -339,8 +345,8 @@ impl<S: Store> Service<S> {
         json_name: &'static str,
         id: &str,
     ) -> Result<User, Error> {
-        let user_id = validate_user_id(message, go_name, json_name, id)?;
         let auth = self.authorize(meta, Permission::UserRead).await?;
+        let user_id = validate_user_id(message, go_name, json_name, id)?;
         self.inner
             .store
             .user(&user_id)
@@ -418,8 +424,8 @@ impl<S: Store> Service<S> {
         request: &NewHumanRequest,
         unsupported: &UnsupportedHumanFields,
     ) -> Result<Created, Error> {
-        let human = request.validate(message, unsupported, &self.inner.config.languages)?;
         let auth = self.authorize(meta, Permission::UserWrite).await?;
+        let human = request.validate(message, unsupported, &self.inner.config.languages)?;
         let (user, event) = human.into_user(UserId::new(self.next_id()), auth.org_id.clone(), self.now());
         self.create_user(meta, &auth, user, EventPayload::HumanAdded(event)).await
     }
@@ -444,8 +450,8 @@ impl<S: Store> Service<S> {
     /// # Errors
     /// `User could not be found (COMMAND-m9od)`, authorisation, storage.
     pub async fn remove_user(&self, meta: &RequestMeta<'_>, id: &str) -> Result<ObjectDetails, Error> {
-        let user_id = validate_user_id("RemoveUserRequest", "Id", "id", id)?;
         let auth = self.authorize(meta, Permission::UserDelete).await?;
+        let user_id = validate_user_id("RemoveUserRequest", "Id", "id", id)?;
         let decide = |current: &User| {
             let mut next = current.clone();
             next.state = UserState::Deleted;
@@ -456,50 +462,40 @@ impl<S: Store> Service<S> {
             ];
             Ok((next, vec![EventPayload::UserRemoved], effects))
         };
-        let (_, details) = self.change_user(meta, &auth, &user_id, Error::user_not_found_command, decide).await?;
+        let (_, details) =
+            self.change_user(meta, &auth, &user_id, Reach::Removal, Error::user_not_found_command, decide).await?;
         Ok(details)
     }
 
-    /// `AddPersonalAccessToken` for a machine user of the org.
+    /// `AddPersonalAccessToken` for a machine user of the org whose permissions the caller holds
+    /// too (a token for a more powerful user would be a way up).
     ///
     /// # Errors
-    /// `User could not be found (COMMAND-m9od)`, a human user, an expiry not in the future.
+    /// `User could not be found (COMMAND-m9od)`, `No matching permissions found (AUTH-5mWD2)`, a
+    /// human user, an expiry that is not a valid timestamp or not in the future.
     pub async fn add_personal_access_token(
         &self,
         meta: &RequestMeta<'_>,
         user_id: &str,
-        expires_at: Option<Timestamp>,
+        expiration: Option<WireTimestamp>,
     ) -> Result<NewToken, Error> {
-        let user_id = validate_user_id("AddPersonalAccessTokenRequest", "UserId", "userId", user_id)?;
         let auth = self.authorize(meta, Permission::UserWrite).await?;
-        let now = self.now();
-        if expires_at.is_some_and(|at| at <= now) {
+        let (user_id, expires_at) = validate_token_request(user_id, expiration)?;
+        if expires_at.is_some_and(|at| at <= self.now()) {
             return Err(Error::pat_expiration_in_past());
         }
-        let token_id = TokenId::new(self.next_id());
-        let mut secret = [0u8; 32];
-        self.inner.random.fill(&mut secret);
-        let token = hex(&secret);
-        let hash = TokenHash::of(&token);
+        let (token, record, event) = self.new_token(&user_id, expires_at);
+        let token_id = record.id.clone();
         let decide = |current: &User| {
             if !matches!(current.kind, UserKind::Machine(_)) {
                 return Err(Error::pat_needs_machine_user());
             }
             let mut next = current.clone();
             next.sequence += 1;
-            let record = PersonalAccessToken {
-                id: token_id.clone(),
-                user_id: current.id.clone(),
-                hash: hash.clone(),
-                expires_at,
-            };
-            let event = EventPayload::TokenAdded(TokenAdded {
-                token_id: token_id.as_str().to_owned(),
-                expiration: expires_at.map(Timestamp::unix_micros),
-            });
-            Ok((next, vec![event], vec![SideEffect::PutToken(record)]))
+            Ok((next, vec![event.clone()], vec![SideEffect::PutToken(record.clone())]))
         };
-        let (_, details) = self.change_user(meta, &auth, &user_id, Error::user_not_found_command, decide).await?;
+        let (_, details) =
+            self.change_user(meta, &auth, &user_id, Reach::Credentials, Error::user_not_found_command, decide).await?;
         Ok(NewToken { token_id, token, details })
     }
 

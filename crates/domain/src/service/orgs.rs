@@ -1,7 +1,7 @@
 //! The org use cases: `AddOrg`, `GetMyOrg`, `AddOrgMember`.
 
 use super::{Created, ObjectDetails, RequestMeta, Service, read_details, store_error};
-use crate::auth::{Membership, Permission, Role};
+use crate::auth::{Membership, Permission, Role, covers, ensure_covers};
 use crate::commands::{validate_member, validate_org_name};
 use crate::error::Error;
 use crate::events::{EventPayload, MemberAdded, OrgAdded};
@@ -15,8 +15,8 @@ impl<S: Store> Service<S> {
     /// # Errors
     /// Validation, authorisation (`org.create`), storage.
     pub async fn add_org(&self, meta: &RequestMeta<'_>, name: &str) -> Result<Created, Error> {
-        let name = validate_org_name(name)?;
         let auth = self.authorize(meta, Permission::OrgCreate).await?;
+        let name = validate_org_name(name)?;
         let now = self.now();
         let org_id = OrgId::new(self.next_id());
         let org = Org {
@@ -61,24 +61,31 @@ impl<S: Store> Service<S> {
         self.inner.store.org(&auth.org_id).await.map_err(store_error)?.ok_or_else(Error::org_not_found)
     }
 
-    /// `AddOrgMember`: grants `ORG_*` roles in the org to one of its users.
+    /// `AddOrgMember`: grants `ORG_*` roles in the org to one of its users. The caller must hold
+    /// every permission the roles grant and every permission the user holds already, so that no
+    /// grant is a way up; the member is guarded, so a user removed meanwhile gets no membership.
     ///
     /// # Errors
-    /// Invalid roles, unknown user, an existing membership, authorisation, storage.
+    /// Invalid roles, unknown user, `No matching permissions found (AUTH-5mWD2)`, an existing
+    /// membership, authorisation, storage.
     pub async fn add_org_member(
         &self,
         meta: &RequestMeta<'_>,
         user_id: &str,
         roles: &[String],
     ) -> Result<ObjectDetails, Error> {
-        let (user_id, roles) = validate_member(user_id, roles)?;
         let auth = self.authorize(meta, Permission::OrgMemberWrite).await?;
-        let member = self.inner.store.user(&user_id).await.map_err(store_error)?;
-        if !member.is_some_and(|user| user.is_visible_in(&auth.org_id)) {
-            return Err(Error::member_user_not_found());
-        }
+        let (user_id, roles) = validate_member(user_id, roles)?;
         let _guard = self.inner.locks.lock(auth.org_id.as_str()).await;
         for _ in 0..self.attempts(None) {
+            let member = self.inner.store.user(&user_id).await.map_err(store_error)?;
+            let member =
+                member.filter(|user| user.is_visible_in(&auth.org_id)).ok_or_else(Error::member_user_not_found)?;
+            let held = self.inner.store.memberships(&member.id).await.map_err(store_error)?;
+            ensure_covers(&auth.memberships, &held)?;
+            if !covers(&auth.memberships, &roles, Some(&auth.org_id)) {
+                return Err(Error::permission_missing());
+            }
             let org =
                 self.inner.store.org(&auth.org_id).await.map_err(store_error)?.ok_or_else(Error::org_not_found)?;
             let mut next = org.clone();
@@ -100,11 +107,14 @@ impl<S: Store> Service<S> {
             let sequence = next.sequence;
             let commit = Commit {
                 editor: auth.user_id.clone(),
-                changes: vec![AggregateChange {
-                    expected_sequence: org.sequence,
-                    state: AggregateState::Org(next),
-                    events: vec![event],
-                }],
+                changes: vec![
+                    AggregateChange {
+                        expected_sequence: org.sequence,
+                        state: AggregateState::Org(next),
+                        events: vec![event],
+                    },
+                    AggregateChange::guard(AggregateState::User(member)),
+                ],
                 side_effects: vec![SideEffect::PutMembership(membership)],
             };
             match self.inner.store.commit(commit).await {
