@@ -9,7 +9,7 @@ use persona_domain::events::{EventPayload, FieldChange, ProfileChanged};
 use persona_domain::ids::{OrgId, UserId};
 use persona_domain::language::LanguagePolicy;
 use persona_domain::ports::{AggregateChange, AggregateState, Clock, Commit, Store};
-use persona_domain::user::{User, UserKind};
+use persona_domain::user::User;
 use persona_storage::{SeaOrmStore, SystemClock};
 
 /// Who seeds: the admin the first start created.
@@ -39,7 +39,7 @@ pub fn user_id(n: usize) -> String {
     format!("bench-{n:06}")
 }
 
-fn new_user(admin: &Admin, id: &str, user_name: &str) -> Result<(User, EventPayload), BenchError> {
+fn new_user(admin: &Admin, id: &str, user_name: &str) -> Result<AggregateChange, BenchError> {
     let request = NewHumanRequest {
         user_name: user_name.to_owned(),
         profile: Some(ProfileInput {
@@ -53,8 +53,10 @@ fn new_user(admin: &Admin, id: &str, user_name: &str) -> Result<(User, EventPayl
     let human = request
         .validate("AddHumanUserRequest", &UnsupportedHumanFields::default(), &LanguagePolicy::any())
         .map_err(|e| BenchError::new(format!("seed user: {}", e.message())))?;
-    let (user, added) = human.into_user(UserId::new(id), admin.org.clone(), SystemClock.now());
-    Ok((user, EventPayload::HumanAdded(added)))
+    let events = vec![EventPayload::HumanAdded(human.into_event())];
+    let (change, _) = AggregateChange::create::<User>(id, &admin.org, events, SystemClock.now())
+        .map_err(|e| BenchError::new(format!("seed user: {e}")))?;
+    Ok(change)
 }
 
 async fn commit(store: &SeaOrmStore, commit: Commit) -> Result<(), BenchError> {
@@ -70,12 +72,7 @@ pub async fn users(store: &SeaOrmStore, admin: &Admin, from: usize, to: usize) -
         let end = (start + PER_COMMIT).min(to);
         let mut changes = Vec::with_capacity(end - start);
         for n in start..end {
-            let (user, event) = new_user(admin, &user_id(n), &format!("bench{n:06}"))?;
-            changes.push(AggregateChange {
-                expected_sequence: 0,
-                state: AggregateState::User(user),
-                events: vec![event],
-            });
+            changes.push(new_user(admin, &user_id(n), &format!("bench{n:06}"))?);
         }
         commits.push(Commit { editor: admin.id.clone(), changes, side_effects: Vec::new() });
         start = end;
@@ -112,40 +109,27 @@ async fn futures_join(store: &SeaOrmStore, wave: Vec<Commit>) -> Vec<Result<(), 
 /// between two values), so it ends with `events + 1` events.
 pub async fn history(store: &SeaOrmStore, admin: &Admin, id: &str, events: usize) -> Result<(), BenchError> {
     const PER_COMMIT: usize = 200;
-    let (mut user, added) = new_user(admin, id, id)?;
-    let created = Commit {
-        editor: admin.id.clone(),
-        changes: vec![AggregateChange {
-            expected_sequence: 0,
-            state: AggregateState::User(user.clone()),
-            events: vec![added],
-        }],
-        side_effects: Vec::new(),
+    let created = new_user(admin, id, id)?;
+    let AggregateState::User(mut user) = created.state.clone() else {
+        return Err(BenchError::new("the history user is not a user"));
     };
-    commit(store, created).await?;
+    commit(store, Commit { editor: admin.id.clone(), changes: vec![created], side_effects: Vec::new() }).await?;
     let mut written = 0;
     while written < events {
         let count = PER_COMMIT.min(events - written);
-        let expected = user.sequence;
-        let UserKind::Human(human) = &mut user.kind else {
-            return Err(BenchError::new("the history user is not human"));
-        };
+        let mut first = user.human().map(|h| h.profile.first_name.clone()).unwrap_or_default();
         let mut payloads = Vec::with_capacity(count);
         for _ in 0..count {
-            let old = human.profile.first_name.clone();
-            let new = if old == "Seed" { "Hist".to_owned() } else { "Seed".to_owned() };
-            human.profile.first_name.clone_from(&new);
+            let new = if first == "Seed" { "Hist".to_owned() } else { "Seed".to_owned() };
+            let old = std::mem::replace(&mut first, new.clone());
             payloads.push(EventPayload::ProfileChanged(ProfileChanged {
                 first_name: Some(FieldChange { old, new }),
                 ..ProfileChanged::default()
             }));
         }
-        user.sequence += count as u64;
-        let change = AggregateChange {
-            expected_sequence: expected,
-            state: AggregateState::User(user.clone()),
-            events: payloads,
-        };
+        let (change, next) = AggregateChange::update(&user, payloads, SystemClock.now())
+            .map_err(|e| BenchError::new(format!("history: {e}")))?;
+        user = next;
         commit(store, Commit { editor: admin.id.clone(), changes: vec![change], side_effects: Vec::new() }).await?;
         written += count;
     }

@@ -4,11 +4,11 @@
 use crate::auth::Role;
 use crate::error::Error;
 use crate::events::{HumanAdded, MachineAdded};
-use crate::ids::{OrgId, UserId};
+use crate::ids::UserId;
 use crate::language::{LanguagePolicy, PreferredLanguage};
 use crate::profile::{Gender, NAME_MAX, Profile, check_language};
 use crate::time::{Timestamp, WireTimestamp};
-use crate::user::{AccessTokenType, Email, Human, Machine, Phone, User, UserKind, UserState};
+use crate::user::{AccessTokenType, Email, Human, Phone};
 use crate::validation::Validator;
 
 /// The profile part of an add or import request.
@@ -212,11 +212,11 @@ fn normalise_phone(raw: &str) -> Option<String> {
 }
 
 impl NewHuman {
-    /// The user this creates, and its first event.
+    /// The event that creates the user (its state follows from it: [`crate::aggregate`]).
     #[must_use]
-    pub fn into_user(self, id: UserId, org: OrgId, now: Timestamp) -> (User, HumanAdded) {
+    pub fn into_event(self) -> HumanAdded {
         let p = &self.human.profile;
-        let event = HumanAdded {
+        HumanAdded {
             user_name: self.user_name.clone(),
             first_name: p.first_name.clone(),
             last_name: p.last_name.clone(),
@@ -228,19 +228,7 @@ impl NewHuman {
             email_verified: self.human.email.verified,
             phone: self.human.phone.as_ref().map(|phone| phone.number.clone()),
             phone_verified: self.human.phone.as_ref().is_some_and(|phone| phone.verified),
-        };
-        let state = if self.human.email.verified { UserState::Active } else { UserState::Initial };
-        let user = User {
-            id,
-            org_id: org,
-            user_name: self.user_name,
-            state,
-            kind: UserKind::Human(self.human),
-            sequence: 1,
-            created_at: now,
-            changed_at: now,
-        };
-        (user, event)
+        }
     }
 }
 
@@ -260,12 +248,12 @@ pub struct AddMachineUserRequest {
 }
 
 impl AddMachineUserRequest {
-    /// Validates and builds the user and its first event; `generated_id` is used unless the
-    /// caller chose one.
+    /// Validates and builds the new user's id and its first event; `generated_id` is used
+    /// unless the caller chose one.
     ///
     /// # Errors
     /// InvalidArgument in protoc-gen-validate wording.
-    pub fn into_user(self, generated_id: String, org: OrgId, now: Timestamp) -> Result<(User, MachineAdded), Error> {
+    pub fn into_event(self, generated_id: String) -> Result<(UserId, MachineAdded), Error> {
         let mut v = Validator::new("AddMachineUserRequest");
         v.length("UserName", "userName", &self.user_name, 1, NAME_MAX);
         v.length("Name", "name", &self.name, 1, NAME_MAX);
@@ -281,22 +269,12 @@ impl AddMachineUserRequest {
         let id = self.user_id.filter(|id| !id.is_empty()).unwrap_or(generated_id);
         let access_token_type = AccessTokenType::from_number(self.access_token_type);
         let event = MachineAdded {
-            user_name: user_name.clone(),
-            name: self.name.clone(),
-            description: self.description.clone(),
+            user_name,
+            name: self.name,
+            description: self.description,
             access_token_type: access_token_type.number(),
         };
-        let user = User {
-            id: UserId::new(id),
-            org_id: org,
-            user_name,
-            state: UserState::Active,
-            kind: UserKind::Machine(Machine { name: self.name, description: self.description, access_token_type }),
-            sequence: 1,
-            created_at: now,
-            changed_at: now,
-        };
-        Ok((user, event))
+        Ok((UserId::new(id), event))
     }
 }
 
@@ -489,7 +467,7 @@ mod tests {
             user_id: Some("my-id".into()),
             ..AddMachineUserRequest::default()
         };
-        let (user, _) = request.into_user("gen".into(), OrgId::new("o"), Timestamp::default()).expect("valid");
-        assert_eq!(user.id.as_str(), "my-id");
+        let (id, _) = request.into_event("gen".into()).expect("valid");
+        assert_eq!(id.as_str(), "my-id");
     }
 }

@@ -357,6 +357,55 @@ pub async fn the_last_instance_owner_cannot_be_removed<S: Store>(store: S) {
     );
 }
 
+/// Replaying an aggregate's stored events with [`Aggregate::apply`] gives exactly its read-model
+/// row, for every event type: the model, not the use cases, decides what a state is.
+pub async fn replay_equals_the_read_model_for_every_event_type<S: Store>(store: S) {
+    use crate::aggregate::Aggregate;
+    use crate::events::AggregateType;
+    let all = EventPage { cursor: 0, limit: u32::MAX, ascending: true };
+    let f = Fixture::new(store.clone()).await;
+    let ada = f.add_human("ada").await;
+    let mut update = rename(&ada, "Grace");
+    update.preferred_language = "de_ch".into();
+    update.gender = 3;
+    f.service.update_human_profile(&f.meta(), &update).await.expect("profile changed");
+    let bot = f
+        .service
+        .add_machine_user(
+            &f.meta(),
+            crate::commands::AddMachineUserRequest {
+                user_name: "bot".into(),
+                name: "Bot".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("machine");
+    let bot = UserId::new(bot.id);
+    f.service.add_personal_access_token(&f.meta(), bot.as_str(), None).await.expect("token");
+    f.service.remove_user(&f.meta(), bot.as_str()).await.expect("removed");
+    f.service.add_org_member(&f.meta(), ada.as_str(), &["ORG_OWNER_VIEWER".to_owned()]).await.expect("member");
+    let other = f.service.add_org(&f.meta(), "Other").await.expect("org");
+    let request = crate::service::InstanceTokenRequest { user_name: "ops".into(), role: Role::IamUserManager };
+    let ops = f.service.issue_instance_token(&request).await.expect("instance member");
+    f.service.remove_user(&f.meta(), ops.user_id.as_str()).await.expect("instance member removed");
+
+    for id in [&ada, &bot, &f.admin_id, &ops.user_id] {
+        let events = store.events(AggregateType::User, id.as_str(), all).await.expect("read");
+        assert_eq!(User::replay(&events).expect("replays"), user(&store, id).await, "user {id}");
+    }
+    for id in [f.org.clone(), OrgId::new(other.id)] {
+        let events = store.events(AggregateType::Org, id.as_str(), all).await.expect("read");
+        let org = store.org(&id).await.expect("read").expect("org");
+        assert_eq!(crate::org::Org::replay(&events).expect("replays"), org, "org {id}");
+    }
+    let events = store.events(AggregateType::Instance, crate::ports::INSTANCE_ID, all).await.expect("read");
+    let types: Vec<&str> = events.iter().map(|e| e.payload.event_type()).collect();
+    assert_eq!(types, ["instance.added", "instance.member.added", "instance.member.added", "instance.member.removed"]);
+    let instance = store.instance().await.expect("read").expect("instance");
+    assert_eq!(crate::ports::Instance::replay(&events).expect("replays"), instance);
+}
+
 /// Generates one `#[tokio::test]` per conformance check. `$make` is an async expression that
 /// gives `Option<(store, guard)>`: `None` skips (a backend that is not configured), the guard
 /// lives until the test ends (a temporary directory, say).
@@ -375,7 +424,8 @@ macro_rules! store_conformance {
             commits_stamp_rows_and_events_with_the_commit_time,
             guards_check_the_sequence_and_write_nothing,
             memberships_are_read_per_user_and_instance_wide,
-            the_last_instance_owner_cannot_be_removed
+            the_last_instance_owner_cannot_be_removed,
+            replay_equals_the_read_model_for_every_event_type
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -71,19 +71,41 @@ pub struct Error {
     text: Cow<'static, str>,
     field_violations: Vec<FieldViolation>,
     current_sequence: Option<u64>,
+    cause: Option<String>,
 }
 
 impl Error {
     /// An error with a ZITADEL error id (`COMMAND-2M0fs`) and its text (`Profile not changed`).
     #[must_use]
     pub fn new(kind: ErrorKind, id: &'static str, text: impl Into<Cow<'static, str>>) -> Self {
-        Self { kind, id: Some(id), text: text.into(), field_violations: Vec::new(), current_sequence: None }
+        Self {
+            kind,
+            id: Some(id),
+            text: text.into(),
+            field_violations: Vec::new(),
+            current_sequence: None,
+            cause: None,
+        }
     }
 
     /// An error without an id (request validation, `auth header missing`): no detail travels.
     #[must_use]
     pub fn without_id(kind: ErrorKind, text: impl Into<Cow<'static, str>>) -> Self {
-        Self { kind, id: None, text: text.into(), field_violations: Vec::new(), current_sequence: None }
+        Self { kind, id: None, text: text.into(), field_violations: Vec::new(), current_sequence: None, cause: None }
+    }
+
+    /// Keeps the internal cause (a storage failure's text, a broken rule): logged once at the
+    /// edge, never shown to the client.
+    #[must_use]
+    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+
+    /// The internal cause, for the edge's log line.
+    #[must_use]
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
     }
 
     /// Adds the list of every violated field (Persona's `google.rpc.BadRequest` detail).

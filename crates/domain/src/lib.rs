@@ -58,6 +58,7 @@
 //! The `memory` module (feature `testing`) implements the ports in memory, for tests and for
 //! programs that want the rules without a database.
 
+pub mod aggregate;
 pub mod auth;
 pub mod commands;
 pub mod error;

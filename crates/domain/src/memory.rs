@@ -236,10 +236,9 @@ impl Store for InMemoryStore {
         Ok(self.state().memberships.iter().filter(|m| m.org_id.is_none()).cloned().collect())
     }
 
-    async fn user_events(&self, id: &UserId, page: EventPage) -> Result<Vec<Event>, StoreError> {
+    async fn events(&self, aggregate: AggregateType, id: &str, page: EventPage) -> Result<Vec<Event>, StoreError> {
         let state = self.state();
-        let mine =
-            state.events.iter().filter(|e| e.aggregate_type == AggregateType::User && e.aggregate_id == id.as_str());
+        let mine = state.events.iter().filter(|e| e.aggregate_type == aggregate && e.aggregate_id == id);
         let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
         let mut events: Vec<Event> = if page.ascending {
             mine.filter(|e| e.sequence > page.cursor).cloned().collect()

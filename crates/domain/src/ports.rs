@@ -2,7 +2,7 @@
 //! [`Store`]; the server supplies a [`Clock`] and a [`Random`] source.
 
 use crate::auth::{Caller, Membership, PersonalAccessToken, TokenHash};
-use crate::events::{Event, EventPayload};
+use crate::events::{AggregateType, Event, EventPayload};
 use crate::ids::{OrgId, UserId};
 use crate::org::Org;
 use crate::time::Timestamp;
@@ -181,11 +181,24 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
     fn instance_memberships(&self) -> impl Future<Output = Result<Vec<Membership>, StoreError>> + Send;
 
-    /// A page of a user's events, ordered by sequence.
+    /// A page of one aggregate's events, ordered by sequence.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
-    fn user_events(&self, id: &UserId, page: EventPage) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+    fn events(
+        &self,
+        aggregate: AggregateType,
+        id: &str,
+        page: EventPage,
+    ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+
+    /// A page of a user's events, ordered by sequence.
+    ///
+    /// # Errors
+    /// As [`Store::events`].
+    fn user_events(&self, id: &UserId, page: EventPage) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send {
+        self.events(AggregateType::User, id.as_str(), page)
+    }
 
     /// The instance record, once set up.
     ///

@@ -4,7 +4,7 @@ use crate::error::Error;
 use crate::events::{FieldChange, ProfileChanged};
 use crate::ids::OrgId;
 use crate::profile::Profile;
-use crate::user::{User, UserKind};
+use crate::user::User;
 
 /// Decides an update of `current`'s profile to `requested`, for a caller acting in `org`.
 ///
@@ -42,17 +42,6 @@ pub fn diff(old: &Profile, new: &Profile) -> ProfileChanged {
     }
 }
 
-/// The user after its profile became `profile` with one more event.
-#[must_use]
-pub fn with_profile(user: &User, profile: Profile) -> User {
-    let mut next = user.clone();
-    if let UserKind::Human(human) = &mut next.kind {
-        human.profile = profile;
-    }
-    next.sequence += 1;
-    next
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +49,7 @@ mod tests {
     use crate::language::PreferredLanguage;
     use crate::profile::Gender;
     use crate::time::Timestamp;
+    use crate::user::UserKind;
     use crate::user::{Email, Human, Machine, UserState};
     use proptest::prelude::*;
 
@@ -140,11 +130,19 @@ mod tests {
         }
     }
 
+    /// The user after the decided change, as the aggregate model applies it.
+    fn applied(user: &User, changed: ProfileChanged) -> User {
+        let events = vec![crate::events::EventPayload::ProfileChanged(changed)];
+        crate::ports::AggregateChange::update(user, events, crate::time::Timestamp::default()).expect("applies").1
+    }
+
     #[test]
     fn applying_a_change_bumps_the_sequence_and_replaces_the_profile() {
         let mut requested = profile();
         requested.gender = Gender::Diverse;
-        let next = with_profile(&human(UserState::Active), requested.clone());
+        let user = human(UserState::Active);
+        let changed = decide_profile_update(Some(&user), &org(), &requested).expect("a change");
+        let next = applied(&user, changed);
         assert_eq!(next.sequence, 4);
         assert_eq!(next.human().map(|h| &h.profile), Some(&requested));
     }
@@ -176,9 +174,9 @@ mod tests {
             let decision = decide_profile_update(Some(&user), &org(), &new);
             prop_assert_eq!(decision.is_ok(), old != new);
             if let Ok(changed) = decision {
-                let next = with_profile(&user, new.clone());
-                prop_assert_eq!(diff(&next.human().expect("human").profile, &new).is_empty(), true);
                 prop_assert!(!changed.is_empty());
+                let next = applied(&user, changed);
+                prop_assert_eq!(&next.human().expect("human").profile, &new);
             }
         }
     }

@@ -260,10 +260,10 @@ impl Store for SeaOrmStore {
         rows.into_iter().map(membership_from_row).collect()
     }
 
-    async fn user_events(&self, id: &UserId, page: EventPage) -> Result<Vec<Event>, StoreError> {
+    async fn events(&self, aggregate: AggregateType, id: &str, page: EventPage) -> Result<Vec<Event>, StoreError> {
         let mut query = events::Entity::find()
-            .filter(events::Column::AggregateType.eq(AggregateType::User.as_str()))
-            .filter(events::Column::AggregateId.eq(id.as_str()));
+            .filter(events::Column::AggregateType.eq(aggregate.as_str()))
+            .filter(events::Column::AggregateId.eq(id));
         let cursor = db_sequence(page.cursor);
         query = if page.ascending {
             query.filter(events::Column::Sequence.gt(cursor)).order_by_asc(events::Column::Sequence)

@@ -1,15 +1,15 @@
 //! The first start on an empty database: the default org, the admin and its token, in one
 //! commit, so several instances starting at once set the instance up exactly once.
 
-use super::{BootstrapConfig, Bootstrapped, Service, store_error};
+use super::{BootstrapConfig, Bootstrapped, Service, replay_error, store_error};
 use crate::auth::{Membership, PersonalAccessToken, Role, TokenHash, hex};
 use crate::commands::{AddMachineUserRequest, validate_org_name};
 use crate::error::Error;
 use crate::events::{EventPayload, InstanceAdded, MachineAdded, MemberAdded, OrgAdded, TokenAdded};
 use crate::ids::{OrgId, TokenId, UserId};
-use crate::org::{Org, OrgState, primary_domain};
-use crate::ports::{AggregateChange, AggregateState, Commit, Instance, SideEffect, Store, StoreError};
-use crate::user::{AccessTokenType, Machine, User, UserKind, UserState};
+use crate::org::{Org, primary_domain};
+use crate::ports::{AggregateChange, Commit, INSTANCE_ID, Instance, SideEffect, Store, StoreError};
+use crate::user::{AccessTokenType, User};
 
 impl<S: Store> Service<S> {
     /// Sets up an empty database: the default org, an `admin` machine user holding
@@ -27,69 +27,36 @@ impl<S: Store> Service<S> {
         let org_id = OrgId::new(self.next_id());
         let admin_id = UserId::new(self.next_id());
         let (admin_token, token, token_event) = self.new_token(&admin_id, None);
-
-        let org = Org {
-            id: org_id.clone(),
+        let owner = Membership { user_id: admin_id.clone(), org_id: None, roles: vec![Role::IamOwner] };
+        let instance_events = vec![
+            EventPayload::InstanceAdded(InstanceAdded { default_org_id: org_id.as_str().to_owned() }),
+            EventPayload::InstanceMemberAdded(MemberAdded {
+                user_id: admin_id.as_str().to_owned(),
+                roles: vec![Role::IamOwner.name().to_owned()],
+            }),
+        ];
+        let org_events = vec![EventPayload::OrgAdded(OrgAdded {
             primary_domain: primary_domain(&name, &self.inner.config.instance_domain),
             name,
-            state: OrgState::Active,
-            sequence: 1,
-            created_at: now,
-            changed_at: now,
-        };
-        let machine = Machine {
-            name: "Persona administrator".to_owned(),
-            description: String::new(),
-            access_token_type: AccessTokenType::Bearer,
-        };
-        let admin = User {
-            id: admin_id.clone(),
-            org_id: org_id.clone(),
-            user_name: config.admin_user_name.clone(),
-            state: UserState::Active,
-            kind: UserKind::Machine(machine.clone()),
-            sequence: 2,
-            created_at: now,
-            changed_at: now,
-        };
-        let instance = Instance { default_org_id: org_id.clone(), sequence: 2, created_at: now, changed_at: now };
-        let owner = Membership { user_id: admin_id.clone(), org_id: None, roles: vec![Role::IamOwner] };
+        })];
+        let admin_events = vec![
+            EventPayload::MachineAdded(MachineAdded {
+                user_name: config.admin_user_name.clone(),
+                name: "Persona administrator".to_owned(),
+                description: String::new(),
+                access_token_type: AccessTokenType::Bearer.number(),
+            }),
+            token_event,
+        ];
+        let (instance, _) =
+            AggregateChange::create::<Instance>(INSTANCE_ID, &org_id, instance_events, now).map_err(replay_error)?;
+        let (org, _) =
+            AggregateChange::create::<Org>(org_id.as_str(), &org_id, org_events, now).map_err(replay_error)?;
+        let (admin, _) =
+            AggregateChange::create::<User>(admin_id.as_str(), &org_id, admin_events, now).map_err(replay_error)?;
         let commit = Commit {
             editor: admin_id.clone(),
-            changes: vec![
-                AggregateChange {
-                    expected_sequence: 0,
-                    state: AggregateState::Instance(instance),
-                    events: vec![
-                        EventPayload::InstanceAdded(InstanceAdded { default_org_id: org_id.as_str().to_owned() }),
-                        EventPayload::InstanceMemberAdded(MemberAdded {
-                            user_id: admin_id.as_str().to_owned(),
-                            roles: vec![Role::IamOwner.name().to_owned()],
-                        }),
-                    ],
-                },
-                AggregateChange {
-                    expected_sequence: 0,
-                    events: vec![EventPayload::OrgAdded(OrgAdded {
-                        name: org.name.clone(),
-                        primary_domain: org.primary_domain.clone(),
-                    })],
-                    state: AggregateState::Org(org),
-                },
-                AggregateChange {
-                    expected_sequence: 0,
-                    state: AggregateState::User(admin),
-                    events: vec![
-                        EventPayload::MachineAdded(MachineAdded {
-                            user_name: config.admin_user_name.clone(),
-                            name: machine.name,
-                            description: machine.description,
-                            access_token_type: machine.access_token_type.number(),
-                        }),
-                        token_event,
-                    ],
-                },
-            ],
+            changes: vec![instance, org, admin],
             side_effects: vec![SideEffect::PutMembership(owner), SideEffect::PutToken(token)],
         };
         match self.inner.store.commit(commit).await {
@@ -135,44 +102,29 @@ impl<S: Store> Service<S> {
         for _ in 0..self.attempts(None) {
             let instance =
                 self.inner.store.instance().await.map_err(store_error)?.ok_or_else(Error::instance_not_set_up)?;
-            let user_id = UserId::new(self.next_id());
+            let now = self.now();
             let machine = AddMachineUserRequest {
                 user_name: request.user_name.clone(),
                 name: format!("Persona {} (recovery)", request.role.name()),
                 description: "Created by `persona admin token`".to_owned(),
                 access_token_type: AccessTokenType::Bearer.number(),
-                user_id: Some(user_id.as_str().to_owned()),
+                user_id: None,
             };
-            let (mut user, added) = machine.into_user(self.next_id(), instance.default_org_id.clone(), self.now())?;
-            user.sequence = 2;
+            let (user_id, added) = machine.into_event(self.next_id())?;
             let (token, record, token_event) = self.new_token(&user_id, None);
-            let mut next = instance.clone();
-            next.sequence += 1;
+            let member = EventPayload::InstanceMemberAdded(MemberAdded {
+                user_id: user_id.as_str().to_owned(),
+                roles: vec![request.role.name().to_owned()],
+            });
+            let (grant, _) = AggregateChange::update(&instance, vec![member], now).map_err(replay_error)?;
+            let events = vec![EventPayload::MachineAdded(added), token_event];
+            let (user, _) = AggregateChange::create::<User>(user_id.as_str(), &instance.default_org_id, events, now)
+                .map_err(replay_error)?;
+            let membership = Membership { user_id: user_id.clone(), org_id: None, roles: vec![request.role] };
             let commit = Commit {
                 editor: user_id.clone(),
-                changes: vec![
-                    AggregateChange {
-                        expected_sequence: instance.sequence,
-                        state: AggregateState::Instance(next),
-                        events: vec![EventPayload::InstanceMemberAdded(MemberAdded {
-                            user_id: user_id.as_str().to_owned(),
-                            roles: vec![request.role.name().to_owned()],
-                        })],
-                    },
-                    AggregateChange {
-                        expected_sequence: 0,
-                        state: AggregateState::User(user),
-                        events: vec![EventPayload::MachineAdded(added), token_event],
-                    },
-                ],
-                side_effects: vec![
-                    SideEffect::PutMembership(Membership {
-                        user_id: user_id.clone(),
-                        org_id: None,
-                        roles: vec![request.role],
-                    }),
-                    SideEffect::PutToken(record),
-                ],
+                changes: vec![grant, user],
+                side_effects: vec![SideEffect::PutMembership(membership), SideEffect::PutToken(record)],
             };
             match self.inner.store.commit(commit).await {
                 Ok(_) => return Ok(InstanceToken { user_id, token }),

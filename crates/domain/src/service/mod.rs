@@ -2,6 +2,7 @@
 //! these, so authentication, org resolution, permissions, validation and the update rules hold
 //! identically over REST, gRPC and gRPC-Web.
 
+use crate::aggregate::ReplayError;
 use crate::auth::{Authorized, Permission, TokenHash, authorize, bearer_token, requested_org};
 use crate::commands::{
     AddMachineUserRequest, NewHumanRequest, UnsupportedHumanFields, validate_token_request, validate_user_id,
@@ -12,13 +13,11 @@ use crate::ids::{IdGenerator, OrgId, TokenId, UserId};
 use crate::language::LanguagePolicy;
 use crate::locks::KeyedLocks;
 use crate::org::OrgState;
-use crate::ports::{
-    AggregateChange, AggregateState, Clock, Commit, EventPage, Random, SideEffect, Store, StoreError, UniqueKey,
-};
+use crate::ports::{AggregateChange, Clock, Commit, EventPage, Random, SideEffect, Store, StoreError, UniqueKey};
 use crate::profile::{Profile, UpdateHumanProfileRequest};
 use crate::time::{Timestamp, WireTimestamp};
-use crate::update::{decide_profile_update, with_profile};
-use crate::user::{User, UserKind, UserState};
+use crate::update::decide_profile_update;
+use crate::user::{User, UserKind};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -149,8 +148,14 @@ struct Inner<S> {
     locks: KeyedLocks,
 }
 
-/// A decided change of one user: its next state, the events and further writes.
-type UserDecision = (User, Vec<EventPayload>, Vec<SideEffect>);
+/// A decided change of one user: its events and further writes. The next state and sequence
+/// follow from the events ([`crate::aggregate`]).
+type UserDecision = (Vec<EventPayload>, Vec<SideEffect>);
+
+/// Events that do not fit their aggregate: a bug in a decision, never the caller's fault.
+fn replay_error(error: ReplayError) -> Error {
+    Error::storage_corrupt().with_cause(error.to_string())
+}
 
 fn store_error(error: StoreError) -> Error {
     match error {
@@ -255,7 +260,8 @@ impl<S: Store> Service<S> {
                 return Err(Error::precondition_failed(current.sequence));
             }
             let guards = self.reach_guards(auth, &current, reach).await?;
-            let (next, events, side_effects) = decide(&current)?;
+            let (events, side_effects) = decide(&current)?;
+            let (change, next) = AggregateChange::update(&current, events, self.now()).map_err(replay_error)?;
             let sequence = next.sequence;
             if meta.validate_only {
                 let details = ObjectDetails {
@@ -266,11 +272,7 @@ impl<S: Store> Service<S> {
                 };
                 return Ok((current, details));
             }
-            let mut changes = vec![AggregateChange {
-                expected_sequence: current.sequence,
-                state: AggregateState::User(next),
-                events,
-            }];
+            let mut changes = vec![change];
             changes.extend(guards);
             let commit = Commit { editor: auth.user_id.clone(), changes, side_effects };
             match self.inner.store.commit(commit).await {
@@ -308,7 +310,7 @@ impl<S: Store> Service<S> {
         let (user_id, profile) = request.validate(&self.inner.config.languages)?;
         let decide = |current: &User| {
             let changed = decide_profile_update(Some(current), &auth.org_id, &profile)?;
-            Ok((with_profile(current, profile.clone()), vec![EventPayload::ProfileChanged(changed)], Vec::new()))
+            Ok((vec![EventPayload::ProfileChanged(changed)], Vec::new()))
         };
         let (_, details) =
             self.change_user(meta, &auth, &user_id, Reach::Profile, Error::profile_not_found, decide).await?;
@@ -366,29 +368,22 @@ impl<S: Store> Service<S> {
         &self,
         meta: &RequestMeta<'_>,
         auth: &Authorized,
-        user: User,
+        id: &UserId,
         event: EventPayload,
     ) -> Result<Created, Error> {
-        let id = user.id.as_str().to_owned();
-        let owner = user.org_id.clone();
+        let now = self.now();
+        let (change, user) =
+            AggregateChange::create::<User>(id.as_str(), &auth.org_id, vec![event], now).map_err(replay_error)?;
         if meta.validate_only {
-            let now = self.now();
-            return Ok(Created { id, details: read_details(now, now, 1, &owner) });
+            return Ok(Created { id: id.as_str().to_owned(), details: Self::user_details(&user) });
         }
-        let commit = Commit {
-            editor: auth.user_id.clone(),
-            changes: vec![AggregateChange {
-                expected_sequence: 0,
-                state: AggregateState::User(user),
-                events: vec![event],
-            }],
-            side_effects: Vec::new(),
-        };
+        let commit = Commit { editor: auth.user_id.clone(), changes: vec![change], side_effects: Vec::new() };
         let committed = self.inner.store.commit(commit).await.map_err(|error| match error {
             StoreError::Conflict => Error::user_already_exists(),
             other => store_error(other),
         })?;
-        Ok(Created { id, details: read_details(committed.at, committed.at, 1, &owner) })
+        let details = read_details(committed.at, committed.at, user.sequence, &user.org_id);
+        Ok(Created { id: id.as_str().to_owned(), details })
     }
 
     /// `AddHumanUser`.
@@ -426,8 +421,8 @@ impl<S: Store> Service<S> {
     ) -> Result<Created, Error> {
         let auth = self.authorize(meta, Permission::UserWrite).await?;
         let human = request.validate(message, unsupported, &self.inner.config.languages)?;
-        let (user, event) = human.into_user(UserId::new(self.next_id()), auth.org_id.clone(), self.now());
-        self.create_user(meta, &auth, user, EventPayload::HumanAdded(event)).await
+        let id = UserId::new(self.next_id());
+        self.create_user(meta, &auth, &id, EventPayload::HumanAdded(human.into_event())).await
     }
 
     /// `AddMachineUser`.
@@ -440,8 +435,8 @@ impl<S: Store> Service<S> {
         request: AddMachineUserRequest,
     ) -> Result<Created, Error> {
         let auth = self.authorize(meta, Permission::UserWrite).await?;
-        let (user, event) = request.into_user(self.next_id(), auth.org_id.clone(), self.now())?;
-        self.create_user(meta, &auth, user, EventPayload::MachineAdded(event)).await
+        let (id, event) = request.into_event(self.next_id())?;
+        self.create_user(meta, &auth, &id, EventPayload::MachineAdded(event)).await
     }
 
     /// `RemoveUser`: the user disappears from reads, frees its name, and its tokens and
@@ -453,14 +448,11 @@ impl<S: Store> Service<S> {
         let auth = self.authorize(meta, Permission::UserDelete).await?;
         let user_id = validate_user_id("RemoveUserRequest", "Id", "id", id)?;
         let decide = |current: &User| {
-            let mut next = current.clone();
-            next.state = UserState::Deleted;
-            next.sequence += 1;
             let effects = vec![
                 SideEffect::RevokeTokensOf(current.id.clone()),
                 SideEffect::RemoveMembershipsOf(current.id.clone()),
             ];
-            Ok((next, vec![EventPayload::UserRemoved], effects))
+            Ok((vec![EventPayload::UserRemoved], effects))
         };
         let (_, details) =
             self.change_user(meta, &auth, &user_id, Reach::Removal, Error::user_not_found_command, decide).await?;
@@ -490,9 +482,7 @@ impl<S: Store> Service<S> {
             if !matches!(current.kind, UserKind::Machine(_)) {
                 return Err(Error::pat_needs_machine_user());
             }
-            let mut next = current.clone();
-            next.sequence += 1;
-            Ok((next, vec![event.clone()], vec![SideEffect::PutToken(record.clone())]))
+            Ok((vec![event.clone()], vec![SideEffect::PutToken(record.clone())]))
         };
         let (_, details) =
             self.change_user(meta, &auth, &user_id, Reach::Credentials, Error::user_not_found_command, decide).await?;

@@ -1,12 +1,12 @@
 //! The org use cases: `AddOrg`, `GetMyOrg`, `AddOrgMember`.
 
-use super::{Created, ObjectDetails, RequestMeta, Service, read_details, store_error};
+use super::{Created, ObjectDetails, RequestMeta, Service, read_details, replay_error, store_error};
 use crate::auth::{Membership, Permission, Role, covers, ensure_covers};
 use crate::commands::{validate_member, validate_org_name};
 use crate::error::Error;
 use crate::events::{EventPayload, MemberAdded, OrgAdded};
 use crate::ids::OrgId;
-use crate::org::{Org, OrgState, primary_domain};
+use crate::org::{Org, primary_domain};
 use crate::ports::{AggregateChange, AggregateState, Commit, SideEffect, Store, StoreError};
 
 impl<S: Store> Service<S> {
@@ -19,37 +19,33 @@ impl<S: Store> Service<S> {
         let name = validate_org_name(name)?;
         let now = self.now();
         let org_id = OrgId::new(self.next_id());
-        let org = Org {
-            id: org_id.clone(),
-            primary_domain: primary_domain(&name, &self.inner.config.instance_domain),
-            name,
-            state: OrgState::Active,
-            sequence: 2,
-            created_at: now,
-            changed_at: now,
-        };
         let membership =
             Membership { user_id: auth.user_id.clone(), org_id: Some(org_id.clone()), roles: vec![Role::OrgOwner] };
         let events = vec![
-            EventPayload::OrgAdded(OrgAdded { name: org.name.clone(), primary_domain: org.primary_domain.clone() }),
+            EventPayload::OrgAdded(OrgAdded {
+                primary_domain: primary_domain(&name, &self.inner.config.instance_domain),
+                name,
+            }),
             EventPayload::OrgMemberAdded(MemberAdded {
                 user_id: auth.user_id.as_str().to_owned(),
                 roles: vec![Role::OrgOwner.name().to_owned()],
             }),
         ];
+        let (change, org) =
+            AggregateChange::create::<Org>(org_id.as_str(), &org_id, events, now).map_err(replay_error)?;
         if meta.validate_only {
-            return Ok(Created {
-                id: org_id.into_string(),
-                details: read_details(now, now, 2, &OrgId::new(org.id.as_str())),
-            });
+            return Ok(Created { id: org_id.into_string(), details: read_details(now, now, org.sequence, &org.id) });
         }
         let commit = Commit {
             editor: auth.user_id.clone(),
-            changes: vec![AggregateChange { expected_sequence: 0, state: AggregateState::Org(org), events }],
+            changes: vec![change],
             side_effects: vec![SideEffect::PutMembership(membership)],
         };
         let committed = self.inner.store.commit(commit).await.map_err(store_error)?;
-        Ok(Created { details: read_details(committed.at, committed.at, 2, &org_id), id: org_id.into_string() })
+        Ok(Created {
+            details: read_details(committed.at, committed.at, org.sequence, &org.id),
+            id: org_id.into_string(),
+        })
     }
 
     /// `GetMyOrg`: the org the request acts in.
@@ -88,15 +84,15 @@ impl<S: Store> Service<S> {
             }
             let org =
                 self.inner.store.org(&auth.org_id).await.map_err(store_error)?.ok_or_else(Error::org_not_found)?;
-            let mut next = org.clone();
-            next.sequence += 1;
             let event = EventPayload::OrgMemberAdded(MemberAdded {
                 user_id: user_id.as_str().to_owned(),
                 roles: roles.iter().map(|r| r.name().to_owned()).collect(),
             });
+            let (change, next) = AggregateChange::update(&org, vec![event], self.now()).map_err(replay_error)?;
+            let sequence = next.sequence;
             if meta.validate_only {
                 return Ok(ObjectDetails {
-                    sequence: next.sequence,
+                    sequence,
                     creation_date: None,
                     change_date: Some(self.now()),
                     resource_owner: org.id,
@@ -104,17 +100,9 @@ impl<S: Store> Service<S> {
             }
             let membership =
                 Membership { user_id: user_id.clone(), org_id: Some(org.id.clone()), roles: roles.clone() };
-            let sequence = next.sequence;
             let commit = Commit {
                 editor: auth.user_id.clone(),
-                changes: vec![
-                    AggregateChange {
-                        expected_sequence: org.sequence,
-                        state: AggregateState::Org(next),
-                        events: vec![event],
-                    },
-                    AggregateChange::guard(AggregateState::User(member)),
-                ],
+                changes: vec![change, AggregateChange::guard(AggregateState::User(member))],
                 side_effects: vec![SideEffect::PutMembership(membership)],
             };
             match self.inner.store.commit(commit).await {

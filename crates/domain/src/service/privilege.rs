@@ -4,7 +4,7 @@
 //! commit lands: the target's memberships are granted in its org, so the org's sequence is
 //! checked; removing an instance member appends to the instance, so two removals race there.
 
-use super::{Service, store_error};
+use super::{Service, replay_error, store_error};
 use crate::auth::{Authorized, Role, ensure_covers};
 use crate::error::Error;
 use crate::events::{EventPayload, MemberRemoved};
@@ -65,14 +65,8 @@ impl<S: Store> Service<S> {
                 return Err(Error::last_instance_owner());
             }
         }
-        let instance = store.instance().await.map_err(store_error)?.ok_or_else(Error::storage_corrupt)?;
-        let mut next = instance.clone();
-        next.sequence += 1;
+        let instance = store.instance().await.map_err(store_error)?.ok_or_else(Error::instance_not_set_up)?;
         let event = EventPayload::InstanceMemberRemoved(MemberRemoved { user_id: target.id.as_str().to_owned() });
-        Ok(AggregateChange {
-            expected_sequence: instance.sequence,
-            state: AggregateState::Instance(next),
-            events: vec![event],
-        })
+        Ok(AggregateChange::update(&instance, vec![event], self.now()).map_err(replay_error)?.0)
     }
 }
