@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `persona` binary on a free port, driven over the network.
 
 mod calls;
+mod causes;
 mod crash;
 mod extensions;
 mod external;

@@ -33,9 +33,19 @@ pub fn details(error: &Error) -> Vec<Any> {
     details
 }
 
+/// Logs the internal cause of `error`, if it has one, in the request's span: the one place a
+/// storage failure's text or a broken rule is written down (the client sees only the contract's
+/// generic message). Every protocol's edge calls this once per failed request.
+pub fn log_cause(error: &Error) {
+    if let Some(cause) = error.cause() {
+        tracing::error!(code = error.kind().grpc_code(), id = error.id(), cause, "internal error");
+    }
+}
+
 /// `error` as the status a gRPC or gRPC-Web client receives.
 #[must_use]
 pub fn to_status(error: &Error) -> Status {
+    log_cause(error);
     let number = error.kind().grpc_code();
     let code = Code::from_i32(number);
     let message = error.message();

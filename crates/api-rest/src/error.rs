@@ -154,6 +154,9 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Self::Domain(error) = &self {
+            persona_api_grpc::status::log_cause(error);
+        }
         let (status, body) = self.parts();
         let json = serde_json::to_vec(&body)
             .unwrap_or_else(|_| br#"{"code":13,"message":"error body could not be encoded"}"#.to_vec());

@@ -162,8 +162,8 @@ fn store_error(error: StoreError) -> Error {
         StoreError::Conflict => Error::too_much_contention(),
         StoreError::Duplicate(UniqueKey::UserName | UniqueKey::UserId) => Error::user_already_exists(),
         StoreError::Duplicate(UniqueKey::Membership) => Error::member_already_exists(),
-        StoreError::Unavailable(_) => Error::storage_unavailable(),
-        StoreError::Corrupt(_) => Error::storage_corrupt(),
+        StoreError::Unavailable(cause) => Error::storage_unavailable().with_cause(cause),
+        StoreError::Corrupt(cause) => Error::storage_corrupt().with_cause(cause),
     }
 }
 
