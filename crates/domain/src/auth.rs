@@ -172,6 +172,29 @@ pub struct Caller {
     pub memberships: Vec<Membership>,
 }
 
+/// A token as the store finds it: whose it is, and the facts that decide whether it counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// The token's user, with its org and memberships.
+    pub caller: Caller,
+    /// When it stops working; `None` for never.
+    pub expires_at: Option<Timestamp>,
+    /// Whether it was revoked (its user was removed, say).
+    pub revoked: bool,
+    /// Whether its user was removed.
+    pub user_removed: bool,
+}
+
+impl TokenRecord {
+    /// The one rule of tokens: a token counts only while it is not expired at `now`, not
+    /// revoked, and its user not removed. Stores only fetch; this decides.
+    #[must_use]
+    pub fn caller_at(self, now: Timestamp) -> Option<Caller> {
+        let expired = self.expires_at.is_some_and(|at| at <= now);
+        (!expired && !self.revoked && !self.user_removed).then_some(self.caller)
+    }
+}
+
 /// A caller allowed to act in one org.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorized {
@@ -374,6 +397,28 @@ mod tests {
             if let Err(error) = outcome {
                 assert_eq!(error.message(), "No matching permissions found (AUTH-5mWD2)");
             }
+        }
+    }
+
+    #[test]
+    fn a_token_counts_only_while_unexpired_unrevoked_and_its_user_not_removed() {
+        let at = |micros| Timestamp::from_unix_micros(micros);
+        let record = |expires_at: Option<i64>, revoked, user_removed| TokenRecord {
+            caller: caller(vec![]),
+            expires_at: expires_at.map(at),
+            revoked,
+            user_removed,
+        };
+        let table = [
+            (record(None, false, false), true),
+            (record(Some(11), false, false), true),
+            (record(Some(10), false, false), false),
+            (record(Some(9), false, false), false),
+            (record(None, true, false), false),
+            (record(None, false, true), false),
+        ];
+        for (token, counts) in table {
+            assert_eq!(token.clone().caller_at(at(10)).is_some(), counts, "{token:?}");
         }
     }
 

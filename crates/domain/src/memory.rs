@@ -2,7 +2,7 @@
 //! in a mutex, a system clock, a seeded random source and a tiny `block_on`. For tests and for
 //! programs that want Persona's rules without a database. Nothing here is durable.
 
-use crate::auth::{Caller, Membership, PersonalAccessToken, TokenHash};
+use crate::auth::{Caller, Membership, PersonalAccessToken, TokenHash, TokenRecord};
 use crate::events::{AggregateType, Event};
 use crate::ids::{OrgId, UserId};
 use crate::org::Org;
@@ -204,20 +204,21 @@ impl State {
 }
 
 impl Store for InMemoryStore {
-    async fn caller(&self, token: &TokenHash, now: Timestamp) -> Result<Option<Caller>, StoreError> {
+    async fn token(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         let state = self.state();
-        let Some((record, _)) = state
-            .tokens
-            .iter()
-            .find(|(t, revoked)| &t.hash == token && !revoked && t.expires_at.is_none_or(|at| at > now))
-        else {
+        let Some((record, revoked)) = state.tokens.iter().find(|(t, _)| &t.hash == token) else {
             return Ok(None);
         };
-        let Some(user) = state.users.get(&record.user_id).filter(|u| !u.is_removed()) else {
+        let Some(user) = state.users.get(&record.user_id) else {
             return Ok(None);
         };
         let memberships = state.memberships.iter().filter(|m| m.user_id == user.id).cloned().collect();
-        Ok(Some(Caller { user_id: user.id.clone(), org_id: user.org_id.clone(), memberships }))
+        Ok(Some(TokenRecord {
+            caller: Caller { user_id: user.id.clone(), org_id: user.org_id.clone(), memberships },
+            expires_at: record.expires_at,
+            revoked: *revoked,
+            user_removed: user.is_removed(),
+        }))
     }
 
     async fn org(&self, id: &OrgId) -> Result<Option<Org>, StoreError> {

@@ -1,7 +1,7 @@
 //! Ports: what the application service needs from the outside world. Storage adapters implement
 //! [`Store`]; the server supplies a [`Clock`] and a [`Random`] source.
 
-use crate::auth::{Caller, Membership, PersonalAccessToken, TokenHash};
+use crate::auth::{Caller, Membership, PersonalAccessToken, TokenHash, TokenRecord};
 use crate::events::{AggregateType, Event, EventPayload};
 use crate::ids::{OrgId, UserId};
 use crate::org::Org;
@@ -146,8 +146,15 @@ pub struct EventPage {
 /// `changed_at` (and `created_at` of new aggregates) and every event with [`Committed::at`]. A
 /// change without events ([`AggregateChange::guard`]) is only checked: its row stays as it is.
 pub trait Store: Clone + Send + Sync + 'static {
-    /// The caller a token belongs to: token known, not revoked, not expired at `now`, and its
-    /// user not removed.
+    /// The token with hash `token`, whatever its state: [`TokenRecord::caller_at`] decides
+    /// whether it counts.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
+    fn token(&self, token: &TokenHash) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+
+    /// The caller a token authenticates at `now`: the token as [`Store::token`] finds it, under
+    /// the domain's rule.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
@@ -155,7 +162,10 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         token: &TokenHash,
         now: Timestamp,
-    ) -> impl Future<Output = Result<Option<Caller>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Caller>, StoreError>> + Send {
+        let record = self.token(token);
+        async move { Ok(record.await?.and_then(|record| record.caller_at(now))) }
+    }
 
     /// An org by id.
     ///

@@ -1,16 +1,17 @@
 //! A short-lived cache of authenticated callers, keyed by token hash, so a busy client's token
-//! is not looked up (token, user, memberships) on every request.
+//! is not looked up (token, user, memberships) on every request. It keeps what the store read;
+//! the domain's rule ([`TokenRecord::caller_at`]) decides on every request whether it counts.
 //!
 //! Correctness with several processes on one database: an entry lives at most `ttl` (1 s by
 //! default), so a token revoked, a user removed or a membership changed through another
 //! process stops counting here within that bound. In this process the bound is zero: every
 //! commit that carries side effects (tokens, memberships) or removes a user empties the cache
 //! before it is acknowledged, and a lookup that raced with such a commit does not store what
-//! it read. A token's own expiry is checked on every hit. Unknown tokens are never cached.
+//! it read. A token's own expiry is checked by the domain on every request. Unknown tokens are
+//! never cached.
 
-use persona_domain::auth::{Caller, TokenHash};
+use persona_domain::auth::{TokenHash, TokenRecord};
 use persona_domain::ports::{AggregateState, Commit};
-use persona_domain::time::Timestamp;
 use persona_domain::user::UserState;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -20,9 +21,7 @@ use std::time::{Duration, Instant};
 const MAX_ENTRIES: usize = 4096;
 
 struct Entry {
-    caller: Caller,
-    /// The token's own expiry, microseconds (checked on every hit).
-    token_expires_at: Option<i64>,
+    record: TokenRecord,
     /// When this entry stops being trusted.
     stale_at: Instant,
 }
@@ -41,6 +40,7 @@ pub(crate) struct CallerCache {
 }
 
 /// A lookup in progress: remembers the generation it started in.
+#[derive(Debug)]
 pub(crate) struct Miss {
     generation: u64,
 }
@@ -54,18 +54,16 @@ impl CallerCache {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The cached caller of `token` if it is fresh and the token not expired at `now`;
-    /// otherwise a [`Miss`] to hand to [`CallerCache::store`] after reading the database.
-    pub(crate) fn get(&self, token: &TokenHash, now: Timestamp) -> Result<Caller, Miss> {
+    /// The cached record of `token` if it is fresh; otherwise a [`Miss`] to hand to
+    /// [`CallerCache::store`] after reading the database.
+    pub(crate) fn get(&self, token: &TokenHash) -> Result<TokenRecord, Miss> {
         let mut state = self.lock();
         if self.ttl.is_zero() {
             return Err(Miss { generation: state.generation });
         }
         if let Some(entry) = state.entries.get(token) {
             if entry.stale_at > Instant::now() {
-                if entry.token_expires_at.is_none_or(|at| at > now.unix_micros()) {
-                    return Ok(entry.caller.clone());
-                }
+                return Ok(entry.record.clone());
             } else {
                 state.entries.remove(token);
             }
@@ -74,7 +72,7 @@ impl CallerCache {
     }
 
     /// Remembers what a lookup read, unless an invalidation happened since it began.
-    pub(crate) fn store(&self, miss: Miss, token: &TokenHash, caller: &Caller, token_expires_at: Option<i64>) {
+    pub(crate) fn store(&self, miss: Miss, token: &TokenHash, record: &TokenRecord) {
         if self.ttl.is_zero() {
             return;
         }
@@ -89,7 +87,7 @@ impl CallerCache {
                 state.entries.clear();
             }
         }
-        let entry = Entry { caller: caller.clone(), token_expires_at, stale_at: now + self.ttl };
+        let entry = Entry { record: record.clone(), stale_at: now + self.ttl };
         state.entries.insert(token.clone(), entry);
     }
 
@@ -114,44 +112,49 @@ pub(crate) fn affects_callers(commit: &Commit) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use persona_domain::auth::Caller;
     use persona_domain::ids::{OrgId, UserId};
     use persona_domain::ports::SideEffect;
+    use persona_domain::time::Timestamp;
 
-    fn caller() -> Caller {
-        Caller { user_id: UserId::new("u"), org_id: OrgId::new("o"), memberships: Vec::new() }
-    }
-
-    fn now() -> Timestamp {
-        Timestamp::from_unix_micros(1_000)
+    fn record(expires_at: Option<i64>) -> TokenRecord {
+        TokenRecord {
+            caller: Caller { user_id: UserId::new("u"), org_id: OrgId::new("o"), memberships: Vec::new() },
+            expires_at: expires_at.map(Timestamp::from_unix_micros),
+            revoked: false,
+            user_removed: false,
+        }
     }
 
     #[test]
-    fn a_stored_caller_is_served_until_its_token_expires() {
+    fn a_stored_record_is_served_and_the_domain_still_sees_its_expiry() {
         let cache = CallerCache::new(Duration::from_secs(60));
         let token = TokenHash::of("t");
-        let miss = cache.get(&token, now()).expect_err("empty");
-        cache.store(miss, &token, &caller(), Some(2_000));
-        assert_eq!(cache.get(&token, now()).ok(), Some(caller()));
-        assert!(cache.get(&token, Timestamp::from_unix_micros(2_000)).is_err(), "expired token");
+        let miss = cache.get(&token).expect_err("empty");
+        cache.store(miss, &token, &record(Some(2_000)));
+        let cached = cache.get(&token).expect("cached");
+        assert_eq!(cached, record(Some(2_000)));
+        assert!(cached.clone().caller_at(Timestamp::from_unix_micros(1_000)).is_some());
+        assert!(cached.caller_at(Timestamp::from_unix_micros(2_000)).is_none(), "expired token");
     }
 
     #[test]
     fn entries_go_stale_after_the_ttl() {
         let cache = CallerCache::new(Duration::from_millis(20));
         let token = TokenHash::of("t");
-        let miss = cache.get(&token, now()).expect_err("empty");
-        cache.store(miss, &token, &caller(), None);
+        let miss = cache.get(&token).expect_err("empty");
+        cache.store(miss, &token, &record(None));
         std::thread::sleep(Duration::from_millis(30));
-        assert!(cache.get(&token, now()).is_err());
+        assert!(cache.get(&token).is_err());
     }
 
     #[test]
     fn a_commit_with_side_effects_empties_the_cache_and_voids_lookups_in_flight() {
         let cache = CallerCache::new(Duration::from_secs(60));
         let (a, b) = (TokenHash::of("a"), TokenHash::of("b"));
-        let miss = cache.get(&a, now()).expect_err("empty");
-        cache.store(miss, &a, &caller(), None);
-        let in_flight = cache.get(&b, now()).expect_err("empty");
+        let miss = cache.get(&a).expect_err("empty");
+        cache.store(miss, &a, &record(None));
+        let in_flight = cache.get(&b).expect_err("empty");
         let revoke = Commit {
             editor: UserId::new("admin"),
             changes: Vec::new(),
@@ -159,17 +162,17 @@ mod tests {
         };
         assert!(affects_callers(&revoke));
         cache.invalidate();
-        assert!(cache.get(&a, now()).is_err(), "emptied");
-        cache.store(in_flight, &b, &caller(), None);
-        assert!(cache.get(&b, now()).is_err(), "a lookup that raced with the commit is not stored");
+        assert!(cache.get(&a).is_err(), "emptied");
+        cache.store(in_flight, &b, &record(None));
+        assert!(cache.get(&b).is_err(), "a lookup that raced with the commit is not stored");
     }
 
     #[test]
     fn a_zero_ttl_caches_nothing() {
         let cache = CallerCache::new(Duration::ZERO);
         let token = TokenHash::of("t");
-        let miss = cache.get(&token, now()).expect_err("empty");
-        cache.store(miss, &token, &caller(), None);
-        assert!(cache.get(&token, now()).is_err());
+        let miss = cache.get(&token).expect_err("empty");
+        cache.store(miss, &token, &record(None));
+        assert!(cache.get(&token).is_err());
     }
 }

@@ -7,7 +7,7 @@ use crate::entities::{events, instance, memberships, orgs, users};
 use crate::migration::Migrator;
 use crate::rows::{db_sequence, event_from_row, instance_from_row, membership_from_row, org_from_row, user_from_row};
 use crate::writer::{self, Job, WriterSettings};
-use persona_domain::auth::{Caller, Membership, TokenHash};
+use persona_domain::auth::{Caller, Membership, TokenHash, TokenRecord};
 use persona_domain::events::{AggregateType, Event};
 use persona_domain::ids::{OrgId, UserId};
 use persona_domain::org::Org;
@@ -69,12 +69,12 @@ fn unavailable(error: &DbErr) -> StoreError {
 macro_rules! caller_sql {
     ($p:literal) => {
         concat!(
-            "SELECT t.user_id, t.expires_at, u.org_id, u.state, m.org_id AS member_org, m.roles ",
+            "SELECT t.user_id, t.expires_at, t.revoked, u.org_id, u.state, m.org_id AS member_org, m.roles ",
             "FROM tokens t JOIN users u ON u.id = t.user_id ",
             "LEFT JOIN memberships m ON m.user_id = t.user_id ",
             "WHERE t.hash = ",
             $p,
-            " AND NOT t.revoked ORDER BY m.org_id"
+            " ORDER BY m.org_id"
         )
     };
 }
@@ -183,12 +183,8 @@ impl SeaOrmStore {
         self.backend
     }
 
-    /// The caller of `token` with its token's expiry, in one query (token, user, memberships).
-    async fn read_caller(
-        &self,
-        token: &TokenHash,
-        now: Timestamp,
-    ) -> Result<Option<(Caller, Option<i64>)>, StoreError> {
+    /// The token with its user and memberships, in one query.
+    async fn read_token(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         let sql = match self.backend {
             Backend::Sqlite => caller_sql!("?"),
             Backend::Postgres => caller_sql!("$1"),
@@ -201,11 +197,9 @@ impl SeaOrmStore {
         let column = |e: DbErr| StoreError::Corrupt(format!("caller row: {e}"));
         let user_id: String = first.try_get("", "user_id").map_err(column)?;
         let expires_at: Option<i64> = first.try_get("", "expires_at").map_err(column)?;
+        let revoked: bool = first.try_get("", "revoked").map_err(column)?;
         let org_id: String = first.try_get("", "org_id").map_err(column)?;
         let state: i32 = first.try_get("", "state").map_err(column)?;
-        if expires_at.is_some_and(|at| at <= now.unix_micros()) || state == UserState::Deleted.number() {
-            return Ok(None);
-        }
         let mut memberships = Vec::with_capacity(rows.len());
         for row in &rows {
             let member_org: Option<String> = row.try_get("", "member_org").map_err(column)?;
@@ -214,7 +208,12 @@ impl SeaOrmStore {
                 memberships.push(membership_from_row(memberships::Model { user_id: user_id.clone(), org_id, roles })?);
             }
         }
-        Ok(Some((Caller { user_id: UserId::new(user_id), org_id: OrgId::new(org_id), memberships }, expires_at)))
+        Ok(Some(TokenRecord {
+            caller: Caller { user_id: UserId::new(user_id), org_id: OrgId::new(org_id), memberships },
+            expires_at: expires_at.map(Timestamp::from_unix_micros),
+            revoked,
+            user_removed: state == UserState::Deleted.number(),
+        }))
     }
 
     /// The read connection pool (for tests and tools that inspect the tables).
@@ -225,16 +224,16 @@ impl SeaOrmStore {
 }
 
 impl Store for SeaOrmStore {
-    async fn caller(&self, token: &TokenHash, now: Timestamp) -> Result<Option<Caller>, StoreError> {
-        let miss = match self.callers.get(token, now) {
-            Ok(caller) => return Ok(Some(caller)),
+    async fn token(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        let miss = match self.callers.get(token) {
+            Ok(record) => return Ok(Some(record)),
             Err(miss) => miss,
         };
-        let Some((caller, expires_at)) = self.read_caller(token, now).await? else {
+        let Some(record) = self.read_token(token).await? else {
             return Ok(None);
         };
-        self.callers.store(miss, token, &caller, expires_at);
-        Ok(Some(caller))
+        self.callers.store(miss, token, &record);
+        Ok(Some(record))
     }
 
     async fn org(&self, id: &OrgId) -> Result<Option<Org>, StoreError> {
