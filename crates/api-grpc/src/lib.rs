@@ -14,6 +14,7 @@
 
 pub mod convert;
 pub mod headers;
+pub mod phrasing;
 pub mod routes;
 pub mod rpc;
 pub mod service;

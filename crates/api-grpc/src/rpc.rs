@@ -6,6 +6,7 @@
 
 use crate::convert;
 use crate::pb::zitadel::management::v1 as pb;
+use crate::phrasing::Phrasing;
 use persona_domain::ports::Store;
 use persona_domain::{Error, RequestMeta, Service};
 
@@ -18,7 +19,10 @@ pub async fn update_human_profile<S: Store>(
     meta: &RequestMeta<'_>,
     request: pb::UpdateHumanProfileRequest,
 ) -> Result<pb::UpdateHumanProfileResponse, Error> {
-    let details = service.update_human_profile(meta, &convert::update_human_profile_request(request)).await?;
+    let details = service
+        .update_human_profile(meta, &convert::update_human_profile_request(request))
+        .await
+        .map_err(|e| (Phrasing::of("UpdateHumanProfileRequest")).phrase(e))?;
     Ok(pb::UpdateHumanProfileResponse { details: Some(convert::object_details(&details)) })
 }
 
@@ -31,7 +35,10 @@ pub async fn get_human_profile<S: Store>(
     meta: &RequestMeta<'_>,
     request: pb::GetHumanProfileRequest,
 ) -> Result<pb::GetHumanProfileResponse, Error> {
-    let (details, profile) = service.get_human_profile(meta, &request.user_id).await?;
+    let (details, profile) = service
+        .get_human_profile(meta, &request.user_id)
+        .await
+        .map_err(|e| (Phrasing::of("GetHumanProfileRequest")).phrase(e))?;
     Ok(pb::GetHumanProfileResponse {
         details: Some(convert::object_details(&details)),
         profile: Some(convert::profile(&profile)),
@@ -48,7 +55,14 @@ pub async fn add_human_user<S: Store>(
     request: pb::AddHumanUserRequest,
 ) -> Result<pb::AddHumanUserResponse, Error> {
     let (human, unsupported) = convert::add_human_user_request(request);
-    let created = service.add_human_user(meta, &human, &unsupported).await?;
+    let created = service.add_human_user(meta, &human, &unsupported).await.map_err(|e| {
+        (Phrasing {
+            message: "AddHumanUserRequest",
+            nested: &[("profile", "AddHumanUserRequest_Profile")],
+            renamed: &[],
+        })
+        .phrase(e)
+    })?;
     Ok(pb::AddHumanUserResponse { user_id: created.id, details: Some(convert::object_details(&created.details)) })
 }
 
@@ -62,7 +76,14 @@ pub async fn import_human_user<S: Store>(
     request: pb::ImportHumanUserRequest,
 ) -> Result<pb::ImportHumanUserResponse, Error> {
     let (human, unsupported) = convert::import_human_user_request(request);
-    let created = service.import_human_user(meta, &human, &unsupported).await?;
+    let created = service.import_human_user(meta, &human, &unsupported).await.map_err(|e| {
+        (Phrasing {
+            message: "ImportHumanUserRequest",
+            nested: &[("profile", "ImportHumanUserRequest_Profile")],
+            renamed: &[],
+        })
+        .phrase(e)
+    })?;
     Ok(pb::ImportHumanUserResponse {
         user_id: created.id,
         details: Some(convert::object_details(&created.details)),
@@ -79,7 +100,9 @@ pub async fn get_user_by_id<S: Store>(
     meta: &RequestMeta<'_>,
     request: pb::GetUserByIdRequest,
 ) -> Result<pb::GetUserByIdResponse, Error> {
-    let user = service.get_user_by_id(meta, &request.id).await?;
+    let user = service.get_user_by_id(meta, &request.id).await.map_err(|e| {
+        (Phrasing { message: "GetUserByIDRequest", nested: &[], renamed: &[("userId", "id")] }).phrase(e)
+    })?;
     let details = Service::<S>::user_details(&user);
     Ok(pb::GetUserByIdResponse { user: Some(convert::user(&user, &details)) })
 }
@@ -93,7 +116,9 @@ pub async fn remove_user<S: Store>(
     meta: &RequestMeta<'_>,
     request: pb::RemoveUserRequest,
 ) -> Result<pb::RemoveUserResponse, Error> {
-    let details = service.remove_user(meta, &request.id).await?;
+    let details = service.remove_user(meta, &request.id).await.map_err(|e| {
+        (Phrasing { message: "RemoveUserRequest", nested: &[], renamed: &[("userId", "id")] }).phrase(e)
+    })?;
     Ok(pb::RemoveUserResponse { details: Some(convert::object_details(&details)) })
 }
 
@@ -107,7 +132,10 @@ pub async fn list_user_changes<S: Store>(
     request: pb::ListUserChangesRequest,
 ) -> Result<pb::ListUserChangesResponse, Error> {
     let query = request.query.unwrap_or_default();
-    let entries = service.list_user_changes(meta, &request.user_id, query.sequence, query.limit, query.asc).await?;
+    let entries = service
+        .list_user_changes(meta, &request.user_id, query.sequence, query.limit, query.asc)
+        .await
+        .map_err(|e| (Phrasing::of("ListUserChangesRequest")).phrase(e))?;
     Ok(pb::ListUserChangesResponse { result: entries.iter().map(convert::change).collect() })
 }
 
@@ -120,7 +148,10 @@ pub async fn add_machine_user<S: Store>(
     meta: &RequestMeta<'_>,
     request: pb::AddMachineUserRequest,
 ) -> Result<pb::AddMachineUserResponse, Error> {
-    let created = service.add_machine_user(meta, convert::add_machine_user_request(request)).await?;
+    let created = service
+        .add_machine_user(meta, convert::add_machine_user_request(request))
+        .await
+        .map_err(|e| (Phrasing::of("AddMachineUserRequest")).phrase(e))?;
     Ok(pb::AddMachineUserResponse { user_id: created.id, details: Some(convert::object_details(&created.details)) })
 }
 
@@ -134,7 +165,10 @@ pub async fn add_personal_access_token<S: Store>(
     request: pb::AddPersonalAccessTokenRequest,
 ) -> Result<pb::AddPersonalAccessTokenResponse, Error> {
     let expires_at = request.expiration_date.map(convert::from_timestamp);
-    let created = service.add_personal_access_token(meta, &request.user_id, expires_at).await?;
+    let created = service
+        .add_personal_access_token(meta, &request.user_id, expires_at)
+        .await
+        .map_err(|e| (Phrasing::of("AddPersonalAccessTokenRequest")).phrase(e))?;
     Ok(pb::AddPersonalAccessTokenResponse {
         token_id: created.token_id.into_string(),
         token: created.token,
@@ -151,7 +185,7 @@ pub async fn add_org<S: Store>(
     meta: &RequestMeta<'_>,
     request: pb::AddOrgRequest,
 ) -> Result<pb::AddOrgResponse, Error> {
-    let created = service.add_org(meta, &request.name).await?;
+    let created = service.add_org(meta, &request.name).await.map_err(|e| (Phrasing::of("AddOrgRequest")).phrase(e))?;
     Ok(pb::AddOrgResponse { id: created.id, details: Some(convert::object_details(&created.details)) })
 }
 
@@ -177,7 +211,10 @@ pub async fn add_org_member<S: Store>(
     meta: &RequestMeta<'_>,
     request: pb::AddOrgMemberRequest,
 ) -> Result<pb::AddOrgMemberResponse, Error> {
-    let details = service.add_org_member(meta, &request.user_id, &request.roles).await?;
+    let details = service
+        .add_org_member(meta, &request.user_id, &request.roles)
+        .await
+        .map_err(|e| (Phrasing::of("AddOrgMemberRequest")).phrase(e))?;
     Ok(pb::AddOrgMemberResponse { details: Some(convert::object_details(&details)) })
 }
 

@@ -51,7 +51,7 @@ fn new_user(admin: &Admin, id: &str, user_name: &str) -> Result<AggregateChange,
         phone: None,
     };
     let human = request
-        .validate("AddHumanUserRequest", &UnsupportedHumanFields::default(), &LanguagePolicy::any())
+        .validate(&UnsupportedHumanFields::default(), &LanguagePolicy::any())
         .map_err(|e| BenchError::new(format!("seed user: {}", e.message())))?;
     let events = vec![EventPayload::HumanAdded(human.into_event())];
     let (change, _) = AggregateChange::create::<User>(id, &admin.org, events, SystemClock.now())

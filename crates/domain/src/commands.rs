@@ -93,31 +93,26 @@ impl NewHumanRequest {
     /// InvalidArgument in compat wording (`First name in profile is empty (USER-UCej2)`, ...).
     pub fn validate(
         &self,
-        message: &'static str,
         unsupported: &UnsupportedHumanFields,
         languages: &LanguagePolicy,
     ) -> Result<NewHuman, Error> {
-        let profile_message = match message {
-            "ImportHumanUserRequest" => "ImportHumanUserRequest_Profile",
-            _ => "AddHumanUserRequest_Profile",
-        };
-        let mut v = Validator::new(message);
-        v.length("UserName", "userName", &self.user_name, 1, NAME_MAX);
+        let mut v = Validator::new();
+        v.length("userName", &self.user_name, 1, NAME_MAX);
         let mut language = None;
         match &self.profile {
-            None => v.required("Profile", "profile"),
+            None => v.required("profile"),
             Some(p) => {
-                let mut inner = Validator::nested(profile_message, "profile");
-                inner.length("FirstName", "firstName", &p.first_name, 1, NAME_MAX);
-                inner.length("LastName", "lastName", &p.last_name, 1, NAME_MAX);
-                inner.length("NickName", "nickName", &p.nick_name, 0, NAME_MAX);
-                inner.length("DisplayName", "displayName", &p.display_name, 0, NAME_MAX);
+                let mut inner = Validator::nested("profile");
+                inner.length("firstName", &p.first_name, 1, NAME_MAX);
+                inner.length("lastName", &p.last_name, 1, NAME_MAX);
+                inner.length("nickName", &p.nick_name, 0, NAME_MAX);
+                inner.length("displayName", &p.display_name, 0, NAME_MAX);
                 language = check_language(&mut inner, &p.preferred_language, languages);
-                v.embed("Profile", inner);
+                v.embed(inner);
             }
         }
         if self.email.is_none() {
-            v.required("Email", "email");
+            v.required("email");
         }
         v.finish()?;
         reject_unsupported(unsupported)?;
@@ -254,12 +249,12 @@ impl AddMachineUserRequest {
     /// # Errors
     /// InvalidArgument in protoc-gen-validate wording.
     pub fn into_event(self, generated_id: String) -> Result<(UserId, MachineAdded), Error> {
-        let mut v = Validator::new("AddMachineUserRequest");
-        v.length("UserName", "userName", &self.user_name, 1, NAME_MAX);
-        v.length("Name", "name", &self.name, 1, NAME_MAX);
-        v.length("Description", "description", &self.description, 0, 500);
+        let mut v = Validator::new();
+        v.length("userName", &self.user_name, 1, NAME_MAX);
+        v.length("name", &self.name, 1, NAME_MAX);
+        v.length("description", &self.description, 0, 500);
         if let Some(id) = &self.user_id {
-            v.length("UserId", "userId", id, 0, NAME_MAX);
+            v.length("userId", id, 0, NAME_MAX);
         }
         v.finish()?;
         let user_name = self.user_name.trim().to_owned();
@@ -283,8 +278,8 @@ impl AddMachineUserRequest {
 /// # Errors
 /// InvalidArgument: `invalid AddOrgRequest.Name: ...`, or `Org name is empty (ORG-mruNY)`.
 pub fn validate_org_name(name: &str) -> Result<String, Error> {
-    let mut v = Validator::new("AddOrgRequest");
-    v.length("Name", "name", name, 1, NAME_MAX);
+    let mut v = Validator::new();
+    v.length("name", name, 1, NAME_MAX);
     v.finish()?;
     let trimmed = name.trim();
     if trimmed.is_empty() {
@@ -298,8 +293,8 @@ pub fn validate_org_name(name: &str) -> Result<String, Error> {
 /// # Errors
 /// InvalidArgument: `invalid AddOrgMemberRequest.UserId: ...` or `Member roles are invalid`.
 pub fn validate_member(user_id: &str, roles: &[String]) -> Result<(UserId, Vec<Role>), Error> {
-    let mut v = Validator::new("AddOrgMemberRequest");
-    v.length("UserId", "userId", user_id, 1, NAME_MAX);
+    let mut v = Validator::new();
+    v.length("userId", user_id, 1, NAME_MAX);
     v.finish()?;
     let parsed: Option<Vec<Role>> =
         roles.iter().map(|name| Role::from_name(name).filter(|role| !role.is_instance_role())).collect();
@@ -321,13 +316,13 @@ pub fn validate_token_request(
     user_id: &str,
     expiration: Option<WireTimestamp>,
 ) -> Result<(UserId, Option<Timestamp>), Error> {
-    let mut v = Validator::new("AddPersonalAccessTokenRequest");
-    v.length("UserId", "userId", user_id, 1, NAME_MAX);
+    let mut v = Validator::new();
+    v.length("userId", user_id, 1, NAME_MAX);
     let expires_at = match expiration.map(WireTimestamp::to_timestamp) {
         Some(Some(at)) => Some(at),
         Some(None) => {
             let rule = "value must be a valid timestamp: years 0001 to 9999, nanos 0 to 999999999".to_owned();
-            v.violation("ExpirationDate", "expirationDate", rule);
+            v.violation("expirationDate", rule);
             None
         }
         None => None,
@@ -336,18 +331,13 @@ pub fn validate_token_request(
     Ok((UserId::new(user_id), expires_at))
 }
 
-/// Validates a user id field of a request (`GetUserByIDRequest.Id`, ...): 1..200 characters.
+/// Validates the id of the user a command acts on (field `userId`): 1..200 characters.
 ///
 /// # Errors
-/// InvalidArgument: `invalid <message>.<field>: value length must be between 1 and 200 runes, inclusive`.
-pub fn validate_user_id(
-    message: &'static str,
-    go_name: &'static str,
-    json_name: &'static str,
-    id: &str,
-) -> Result<UserId, Error> {
-    let mut v = Validator::new(message);
-    v.length(go_name, json_name, id, 1, NAME_MAX);
+/// InvalidArgument: `value length must be between 1 and 200 runes, inclusive` for `userId`.
+pub fn validate_user_id(id: &str) -> Result<UserId, Error> {
+    let mut v = Validator::new();
+    v.length("userId", id, 1, NAME_MAX);
     v.finish()?;
     Ok(UserId::new(id))
 }
@@ -370,7 +360,7 @@ mod tests {
     }
 
     fn add(request: &NewHumanRequest) -> Result<NewHuman, Error> {
-        request.validate("AddHumanUserRequest", &UnsupportedHumanFields::default(), &LanguagePolicy::any())
+        request.validate(&UnsupportedHumanFields::default(), &LanguagePolicy::any())
     }
 
     #[test]
@@ -402,15 +392,15 @@ mod tests {
             (
                 "empty first",
                 Box::new(|r| r.profile.as_mut().expect("p").first_name.clear()),
-                "invalid AddHumanUserRequest.Profile: embedded message failed validation | caused by: invalid AddHumanUserRequest_Profile.FirstName: value length must be between 1 and 200 runes, inclusive",
+                "invalid profile.firstName: value length must be between 1 and 200 runes, inclusive",
             ),
             (
                 "empty user name",
                 Box::new(|r| r.user_name.clear()),
-                "invalid AddHumanUserRequest.UserName: value length must be between 1 and 200 runes, inclusive",
+                "invalid userName: value length must be between 1 and 200 runes, inclusive",
             ),
-            ("no profile", Box::new(|r| r.profile = None), "invalid AddHumanUserRequest.Profile: value is required"),
-            ("no email", Box::new(|r| r.email = None), "invalid AddHumanUserRequest.Email: value is required"),
+            ("no profile", Box::new(|r| r.profile = None), "invalid profile: value is required"),
+            ("no email", Box::new(|r| r.email = None), "invalid email: value is required"),
             (
                 "bad phone",
                 Box::new(|r| r.phone = Some(PhoneInput { phone: "call me".into(), is_phone_verified: false })),
@@ -428,7 +418,7 @@ mod tests {
     fn unsupported_import_fields_are_rejected_not_dropped() {
         let unsupported = UnsupportedHumanFields { otp_code: true, ..UnsupportedHumanFields::default() };
         let error =
-            request().validate("ImportHumanUserRequest", &unsupported, &LanguagePolicy::any()).expect_err("otp");
+            request().validate(&unsupported, &LanguagePolicy::any()).expect_err("otp");
         assert_eq!(error.kind(), crate::error::ErrorKind::InvalidArgument);
         assert!(error.message().contains("otp_code"));
     }

@@ -108,6 +108,23 @@ impl Error {
         self.cause.as_deref()
     }
 
+    /// Invalid input: every violated field with its rule. The domain's own message names the
+    /// first (`invalid firstName: …`); protocol adapters phrase it as their messages name it.
+    #[must_use]
+    pub fn invalid(violations: Vec<FieldViolation>) -> Self {
+        let text = violations.first().map_or_else(
+            || "invalid request".to_owned(),
+            |first| format!("invalid {}: {}", first.field, first.description),
+        );
+        Self::without_id(ErrorKind::InvalidArgument, text).with_field_violations(violations)
+    }
+
+    /// Whether this is a validation error ([`Error::invalid`]) that adapters phrase themselves.
+    #[must_use]
+    pub fn is_validation(&self) -> bool {
+        self.kind == ErrorKind::InvalidArgument && self.id.is_none() && !self.field_violations.is_empty()
+    }
+
     /// Adds the list of every violated field (Persona's `google.rpc.BadRequest` detail).
     #[must_use]
     pub fn with_field_violations(mut self, violations: Vec<FieldViolation>) -> Self {

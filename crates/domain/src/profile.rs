@@ -103,12 +103,12 @@ impl UpdateHumanProfileRequest {
     /// # Errors
     /// InvalidArgument, worded `invalid UpdateHumanProfileRequest.<Field>: <rule>`.
     pub fn validate(&self, languages: &LanguagePolicy) -> Result<(UserId, Profile), Error> {
-        let mut v = Validator::new("UpdateHumanProfileRequest");
-        v.length("UserId", "userId", &self.user_id, 1, NAME_MAX);
-        v.length("FirstName", "firstName", &self.first_name, 1, NAME_MAX);
-        v.length("LastName", "lastName", &self.last_name, 1, NAME_MAX);
-        v.length("NickName", "nickName", &self.nick_name, 0, NAME_MAX);
-        v.length("DisplayName", "displayName", &self.display_name, 1, NAME_MAX);
+        let mut v = Validator::new();
+        v.length("userId", &self.user_id, 1, NAME_MAX);
+        v.length("firstName", &self.first_name, 1, NAME_MAX);
+        v.length("lastName", &self.last_name, 1, NAME_MAX);
+        v.length("nickName", &self.nick_name, 0, NAME_MAX);
+        v.length("displayName", &self.display_name, 1, NAME_MAX);
         let language = check_language(&mut v, &self.preferred_language, languages);
         v.finish()?;
         let profile = Profile {
@@ -128,13 +128,13 @@ impl UpdateHumanProfileRequest {
 pub(crate) fn check_language(v: &mut Validator, raw: &str, policy: &LanguagePolicy) -> Option<PreferredLanguage> {
     let before = raw.chars().count();
     if before > LANGUAGE_MAX {
-        v.length("PreferredLanguage", "preferredLanguage", raw, 0, LANGUAGE_MAX);
+        v.length("preferredLanguage", raw, 0, LANGUAGE_MAX);
         return None;
     }
     match policy.parse(raw) {
         Ok(tag) => Some(tag),
         Err(error) => {
-            v.violation("PreferredLanguage", "preferredLanguage", error.to_string());
+            v.violation("preferredLanguage", error.to_string());
             None
         }
     }
@@ -175,7 +175,7 @@ mod tests {
             (
                 "empty user id",
                 Box::new(|r| r.user_id.clear()),
-                format!("invalid UpdateHumanProfileRequest.UserId: {BETWEEN}"),
+                format!("invalid userId: {BETWEEN}"),
             ),
             (
                 "long user id",
@@ -183,12 +183,12 @@ mod tests {
                     let l = long.clone();
                     move |r| r.user_id = l.clone()
                 }),
-                format!("invalid UpdateHumanProfileRequest.UserId: {BETWEEN}"),
+                format!("invalid userId: {BETWEEN}"),
             ),
             (
                 "empty first",
                 Box::new(|r| r.first_name.clear()),
-                format!("invalid UpdateHumanProfileRequest.FirstName: {BETWEEN}"),
+                format!("invalid firstName: {BETWEEN}"),
             ),
             (
                 "long first",
@@ -196,12 +196,12 @@ mod tests {
                     let l = long.clone();
                     move |r| r.first_name = l.clone()
                 }),
-                format!("invalid UpdateHumanProfileRequest.FirstName: {BETWEEN}"),
+                format!("invalid firstName: {BETWEEN}"),
             ),
             (
                 "empty last",
                 Box::new(|r| r.last_name.clear()),
-                format!("invalid UpdateHumanProfileRequest.LastName: {BETWEEN}"),
+                format!("invalid lastName: {BETWEEN}"),
             ),
             (
                 "long nick",
@@ -209,22 +209,22 @@ mod tests {
                     let l = long.clone();
                     move |r| r.nick_name = l.clone()
                 }),
-                "invalid UpdateHumanProfileRequest.NickName: value length must be at most 200 runes".into(),
+                "invalid nickName: value length must be at most 200 runes".into(),
             ),
             (
                 "empty display",
                 Box::new(|r| r.display_name.clear()),
-                format!("invalid UpdateHumanProfileRequest.DisplayName: {BETWEEN}"),
+                format!("invalid displayName: {BETWEEN}"),
             ),
             (
                 "long language",
                 Box::new(|r| r.preferred_language = "en-US-x-abcd".into()),
-                "invalid UpdateHumanProfileRequest.PreferredLanguage: value length must be at most 10 runes".into(),
+                "invalid preferredLanguage: value length must be at most 10 runes".into(),
             ),
             (
                 "malformed language",
                 Box::new(|r| r.preferred_language = "english".into()),
-                "invalid UpdateHumanProfileRequest.PreferredLanguage: value must be a well-formed BCP 47 language tag"
+                "invalid preferredLanguage: value must be a well-formed BCP 47 language tag"
                     .into(),
             ),
             (
@@ -233,7 +233,7 @@ mod tests {
                     r.first_name.clear();
                     r.last_name.clear();
                 }),
-                format!("invalid UpdateHumanProfileRequest.FirstName: {BETWEEN}"),
+                format!("invalid firstName: {BETWEEN}"),
             ),
             (
                 "user id wins over everything",
@@ -241,7 +241,7 @@ mod tests {
                     r.user_id.clear();
                     r.display_name.clear();
                 }),
-                format!("invalid UpdateHumanProfileRequest.UserId: {BETWEEN}"),
+                format!("invalid userId: {BETWEEN}"),
             ),
         ];
         for (case, mutate, expected) in table {
@@ -269,7 +269,7 @@ mod tests {
         request.last_name = "e\u{301}".repeat(100);
         assert_eq!(message_of(&request), None);
         request.first_name.push('😀');
-        assert_eq!(message_of(&request), Some(format!("invalid UpdateHumanProfileRequest.FirstName: {BETWEEN}")));
+        assert_eq!(message_of(&request), Some(format!("invalid firstName: {BETWEEN}")));
     }
 
     #[test]
@@ -303,7 +303,7 @@ mod tests {
         request.preferred_language = "fr".into();
         let policy = LanguagePolicy::allow_list(["en"]).expect("valid list");
         let error = request.validate(&policy).expect_err("not allowed");
-        assert!(error.message().starts_with("invalid UpdateHumanProfileRequest.PreferredLanguage:"));
+        assert!(error.message().starts_with("invalid preferredLanguage:"));
     }
 
     mod properties {
@@ -327,7 +327,7 @@ mod tests {
             fn names_over_200_characters_are_rejected(extra in "\\PC{201,260}") {
                 let request = UpdateHumanProfileRequest { last_name: extra, ..valid() };
                 let message = request.validate(&LanguagePolicy::any()).expect_err("too long").message();
-                prop_assert!(message.starts_with("invalid UpdateHumanProfileRequest.LastName:"));
+                prop_assert!(message.starts_with("invalid lastName:"));
             }
         }
     }

@@ -1,45 +1,34 @@
 //! The request-validation rules of the wire contract (protoc-gen-validate wording), collected so
-//! that the first violation gives the compat message and all of them give Persona's detail.
+//! that the first violation gives the message and all of them give Persona's detail.
+//!
+//! The domain names fields by their own JSON path (`firstName`, `profile.lastName`) and states
+//! the rule; it knows no request message. Each protocol adapter phrases the violations as its
+//! messages name them (`invalid UpdateHumanProfileRequest.FirstName: …` for v1), so v1, v2 and
+//! SCIM can word the same violation their own way.
 
-use crate::error::{Error, ErrorKind, FieldViolation};
+use crate::error::{Error, FieldViolation};
 
-/// One broken rule: where (Go-cased path for the message, JSON path for the detail) and what.
-#[derive(Debug, Clone)]
-struct Violation {
-    message: String,
-    field: String,
-    description: String,
-}
-
-/// Collects the violations of one request message, in field order.
-#[derive(Debug)]
+/// Collects the violations of one command's input, in field order.
+#[derive(Debug, Default)]
 pub(crate) struct Validator {
-    message_name: &'static str,
-    json_prefix: &'static str,
-    violations: Vec<Violation>,
+    prefix: &'static str,
+    violations: Vec<FieldViolation>,
 }
 
 impl Validator {
-    /// A validator for the message named `message_name` (`UpdateHumanProfileRequest`).
-    pub(crate) fn new(message_name: &'static str) -> Self {
-        Self { message_name, json_prefix: "", violations: Vec::new() }
+    /// A validator of a command's top-level fields.
+    pub(crate) fn new() -> Self {
+        Self::default()
     }
 
-    /// A validator for a message nested in a field whose JSON name is `json_prefix`.
-    pub(crate) fn nested(message_name: &'static str, json_prefix: &'static str) -> Self {
-        Self { message_name, json_prefix, violations: Vec::new() }
+    /// A validator of the fields of an embedded part (`profile`).
+    pub(crate) fn nested(prefix: &'static str) -> Self {
+        Self { prefix, violations: Vec::new() }
     }
 
     /// Checks `min..=max` Unicode scalar values; `min == 0` is the "at most" rule. A value of a
     /// fitting length that holds U+0000 is rejected too.
-    pub(crate) fn length(
-        &mut self,
-        go_name: &'static str,
-        json_name: &'static str,
-        value: &str,
-        min: usize,
-        max: usize,
-    ) {
+    pub(crate) fn length(&mut self, field: &'static str, value: &str, min: usize, max: usize) {
         let length = value.chars().count();
         if length < min || length > max {
             let rule = if min == 0 {
@@ -47,69 +36,43 @@ impl Validator {
             } else {
                 format!("value length must be between {min} and {max} runes, inclusive")
             };
-            self.violation(go_name, json_name, rule);
+            self.violation(field, rule);
         } else if value.contains('\0') {
             // Ours: PostgreSQL cannot store U+0000 in text, so no backend accepts it.
-            self.violation(go_name, json_name, "value must not contain NUL characters".to_owned());
+            self.violation(field, "value must not contain NUL characters".to_owned());
         }
     }
 
     /// Records a violation with its own wording.
-    pub(crate) fn violation(&mut self, go_name: &'static str, json_name: &'static str, rule: String) {
-        let field = if self.json_prefix.is_empty() {
-            json_name.to_owned()
-        } else {
-            format!("{}.{json_name}", self.json_prefix)
-        };
-        self.violations.push(Violation {
-            message: format!("invalid {}.{go_name}: {rule}", self.message_name),
-            field,
-            description: rule,
-        });
+    pub(crate) fn violation(&mut self, field: &'static str, rule: String) {
+        let field = if self.prefix.is_empty() { field.to_owned() } else { format!("{}.{field}", self.prefix) };
+        self.violations.push(FieldViolation { field, description: rule });
     }
 
-    /// A required embedded message is absent.
-    pub(crate) fn required(&mut self, go_name: &'static str, json_name: &'static str) {
-        self.violation(go_name, json_name, "value is required".to_owned());
+    /// A required embedded part is absent.
+    pub(crate) fn required(&mut self, field: &'static str) {
+        self.violation(field, "value is required".to_owned());
     }
 
-    /// Folds the violations of an embedded message in, worded as protoc-gen-validate does.
-    pub(crate) fn embed(&mut self, go_name: &'static str, inner: Self) {
-        for violation in inner.violations {
-            self.violations.push(Violation {
-                message: format!(
-                    "invalid {}.{go_name}: embedded message failed validation | caused by: {}",
-                    self.message_name, violation.message
-                ),
-                field: violation.field,
-                description: violation.description,
-            });
-        }
+    /// Folds the violations of an embedded part in.
+    pub(crate) fn embed(&mut self, inner: Self) {
+        self.violations.extend(inner.violations);
     }
 
-    /// `Ok` when nothing was violated; otherwise InvalidArgument with the first violation's
-    /// message and every violation as a field detail.
+    /// `Ok` when nothing was violated; otherwise InvalidArgument listing every violation.
     pub(crate) fn finish(self) -> Result<(), Error> {
-        let Some(first) = self.violations.first() else {
-            return Ok(());
-        };
-        let message = first.message.clone();
-        let details = self
-            .violations
-            .into_iter()
-            .map(|v| FieldViolation { field: v.field, description: v.description })
-            .collect();
-        Err(Error::without_id(ErrorKind::InvalidArgument, message).with_field_violations(details))
+        if self.violations.is_empty() { Ok(()) } else { Err(Error::invalid(self.violations)) }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     fn check(value: &str, min: usize) -> Result<(), Error> {
-        let mut v = Validator::new("UpdateHumanProfileRequest");
-        v.length("FirstName", "firstName", value, min, 200);
+        let mut v = Validator::new();
+        v.length("firstName", value, min, 200);
         v.finish()
     }
 
@@ -117,15 +80,9 @@ mod tests {
     fn nul_characters_are_rejected_after_the_length_rule() {
         let error = check("Ada\0Lovelace", 1).expect_err("NUL");
         assert_eq!(error.kind(), ErrorKind::InvalidArgument);
-        assert_eq!(
-            error.message(),
-            "invalid UpdateHumanProfileRequest.FirstName: value must not contain NUL characters"
-        );
+        assert_eq!(error.message(), "invalid firstName: value must not contain NUL characters");
         let error = check(&"\0".repeat(201), 1).expect_err("too long");
-        assert_eq!(
-            error.message(),
-            "invalid UpdateHumanProfileRequest.FirstName: value length must be between 1 and 200 runes, inclusive"
-        );
+        assert_eq!(error.message(), "invalid firstName: value length must be between 1 and 200 runes, inclusive");
         assert!(check("Ada \u{1}\u{7f} Lovelace", 1).is_ok(), "other control characters are stored as given");
         assert!(check("", 0).is_ok());
     }

@@ -326,7 +326,7 @@ impl<S: Store> Service<S> {
         meta: &RequestMeta<'_>,
         user_id: &str,
     ) -> Result<(ObjectDetails, Profile), Error> {
-        let user = self.get_user_by_id_as(meta, "GetHumanProfileRequest", "UserId", "userId", user_id).await?;
+        let user = self.visible_user(meta, user_id).await?;
         let human = user.human().ok_or_else(Error::user_must_be_personal)?;
         Ok((read_details(user.created_at, user.changed_at, user.sequence, &user.org_id), human.profile.clone()))
     }
@@ -336,19 +336,13 @@ impl<S: Store> Service<S> {
     /// # Errors
     /// `User could not be found (QUERY-HNhb3)` for missing, foreign or removed users.
     pub async fn get_user_by_id(&self, meta: &RequestMeta<'_>, id: &str) -> Result<User, Error> {
-        self.get_user_by_id_as(meta, "GetUserByIDRequest", "Id", "id", id).await
+        self.visible_user(meta, id).await
     }
 
-    async fn get_user_by_id_as(
-        &self,
-        meta: &RequestMeta<'_>,
-        message: &'static str,
-        go_name: &'static str,
-        json_name: &'static str,
-        id: &str,
-    ) -> Result<User, Error> {
+    /// The user `id` as a reader acting in its org sees it.
+    async fn visible_user(&self, meta: &RequestMeta<'_>, id: &str) -> Result<User, Error> {
         let auth = self.authorize(meta, Permission::UserRead).await?;
-        let user_id = validate_user_id(message, go_name, json_name, id)?;
+        let user_id = validate_user_id(id)?;
         self.inner
             .store
             .user(&user_id)
@@ -396,7 +390,7 @@ impl<S: Store> Service<S> {
         request: &NewHumanRequest,
         unsupported: &UnsupportedHumanFields,
     ) -> Result<Created, Error> {
-        self.new_human(meta, "AddHumanUserRequest", request, unsupported).await
+        self.new_human(meta, request, unsupported).await
     }
 
     /// `ImportHumanUser`: like add; unsupported fields are rejected, never dropped.
@@ -409,18 +403,17 @@ impl<S: Store> Service<S> {
         request: &NewHumanRequest,
         unsupported: &UnsupportedHumanFields,
     ) -> Result<Created, Error> {
-        self.new_human(meta, "ImportHumanUserRequest", request, unsupported).await
+        self.new_human(meta, request, unsupported).await
     }
 
     async fn new_human(
         &self,
         meta: &RequestMeta<'_>,
-        message: &'static str,
         request: &NewHumanRequest,
         unsupported: &UnsupportedHumanFields,
     ) -> Result<Created, Error> {
         let auth = self.authorize(meta, Permission::UserWrite).await?;
-        let human = request.validate(message, unsupported, &self.inner.config.languages)?;
+        let human = request.validate(unsupported, &self.inner.config.languages)?;
         let id = UserId::new(self.next_id());
         self.create_user(meta, &auth, &id, EventPayload::HumanAdded(human.into_event())).await
     }
@@ -446,7 +439,7 @@ impl<S: Store> Service<S> {
     /// `User could not be found (COMMAND-m9od)`, authorisation, storage.
     pub async fn remove_user(&self, meta: &RequestMeta<'_>, id: &str) -> Result<ObjectDetails, Error> {
         let auth = self.authorize(meta, Permission::UserDelete).await?;
-        let user_id = validate_user_id("RemoveUserRequest", "Id", "id", id)?;
+        let user_id = validate_user_id(id)?;
         let decide = |current: &User| {
             let effects = vec![
                 SideEffect::RevokeTokensOf(current.id.clone()),
@@ -501,7 +494,7 @@ impl<S: Store> Service<S> {
         limit: u32,
         ascending: bool,
     ) -> Result<Vec<ChangeEntry>, Error> {
-        let user = self.get_user_by_id_as(meta, "ListUserChangesRequest", "UserId", "userId", user_id).await?;
+        let user = self.visible_user(meta, user_id).await?;
         let limit = match limit {
             0 => DEFAULT_CHANGES_LIMIT,
             n => n.min(MAX_CHANGES_LIMIT),
