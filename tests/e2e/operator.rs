@@ -3,6 +3,7 @@
 //! and the OpenAPI document checked against real responses. Every test starts the real binary.
 
 mod commands;
+mod frames;
 mod lifecycle;
 mod limits;
 mod logs;

@@ -6,7 +6,7 @@
 //! the grace period for them; connections still open then are cut.
 
 use crate::config::LimitsConfig;
-use crate::metrics::Metrics;
+use crate::metrics::{Gauge, Held, Metrics};
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -67,16 +67,11 @@ impl ListenerSettings {
     }
 }
 
-/// Counts a connection as open while it lives.
+/// A connection's slot under `max_connections` and its unit of `persona_connections_open`,
+/// both given back when the connection's task ends or is dropped.
 struct OpenConnection {
-    metrics: Arc<Metrics>,
+    _gauge: Held,
     _permit: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl Drop for OpenConnection {
-    fn drop(&mut self) {
-        self.metrics.connection_change(-1);
-    }
 }
 
 /// Whether shutdown left connections behind.
@@ -120,8 +115,7 @@ pub async fn run(
             drop(stream);
             continue;
         };
-        metrics.connection_change(1);
-        let open = OpenConnection { metrics: metrics.clone(), _permit: permit };
+        let open = OpenConnection { _gauge: metrics.hold(Gauge::ConnectionsOpen), _permit: permit };
         let _ = stream.set_nodelay(true);
         let watcher = graceful.watcher();
         let builder = builder.clone();
