@@ -4,6 +4,7 @@
 
 mod commands;
 mod frames;
+mod http2;
 mod lifecycle;
 mod limits;
 mod logs;

@@ -108,8 +108,18 @@ pub struct LimitsConfig {
     pub http2_keep_alive_interval_seconds: u64,
     /// How long to wait for a keep-alive ping's answer before closing the connection.
     pub http2_keep_alive_timeout_seconds: u64,
-    /// How long a client may take to send the headers of an HTTP/1.1 request.
+    /// How long a client may take to send the headers of an HTTP/1.1 request, and how long it
+    /// may stay in its HTTP/2 preface, a frame header or a header block.
     pub header_read_timeout_seconds: u64,
+    /// HTTP/2 streams a client may reset on one connection; beyond, once most of the streams
+    /// it opened were reset, the connection gets GOAWAY and is closed.
+    pub http2_max_reset_streams: u64,
+    /// HTTP/2 streams reset by the client before Persona took them up, at once (h2's
+    /// `max_pending_accept_reset_streams`); beyond: GOAWAY `ENHANCE_YOUR_CALM`.
+    pub http2_max_pending_reset_streams: usize,
+    /// HTTP/2 streams Persona may reset on one connection for the client's protocol errors
+    /// (hyper's `max_local_error_reset_streams`); beyond: GOAWAY `ENHANCE_YOUR_CALM`.
+    pub http2_max_local_error_reset_streams: usize,
 }
 
 /// TLS settings: PEM files of the certificate chain and of its private key.
@@ -171,6 +181,9 @@ impl Default for LimitsConfig {
             http2_keep_alive_interval_seconds: 30,
             http2_keep_alive_timeout_seconds: 10,
             header_read_timeout_seconds: 30,
+            http2_max_reset_streams: 100,
+            http2_max_pending_reset_streams: 20,
+            http2_max_local_error_reset_streams: 1024,
         }
     }
 }
@@ -345,6 +358,9 @@ impl Config {
             ("limits.http2_max_concurrent_streams", u64::from(limits.http2_max_concurrent_streams)),
             ("limits.http2_keep_alive_timeout_seconds", limits.http2_keep_alive_timeout_seconds),
             ("limits.header_read_timeout_seconds", limits.header_read_timeout_seconds),
+            ("limits.http2_max_reset_streams", limits.http2_max_reset_streams),
+            ("limits.http2_max_pending_reset_streams", limits.http2_max_pending_reset_streams as u64),
+            ("limits.http2_max_local_error_reset_streams", limits.http2_max_local_error_reset_streams as u64),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(unusable(key, "must be at least 1"));

@@ -2,6 +2,8 @@
 //! wire-compatible with ZITADEL's management API.
 
 mod config;
+mod connection;
+mod frames;
 mod listener;
 mod metrics;
 mod observe;

@@ -56,6 +56,7 @@ pub struct Metrics {
     timed_out: AtomicU64,
     connections_open: AtomicI64,
     connections_refused: AtomicU64,
+    connections_cut: [AtomicU64; Cut::ALL.len()],
     started: SystemTime,
 }
 
@@ -68,6 +69,7 @@ impl Default for Metrics {
             timed_out: AtomicU64::new(0),
             connections_open: AtomicI64::new(0),
             connections_refused: AtomicU64::new(0),
+            connections_cut: [AtomicU64::new(0), AtomicU64::new(0)],
             started: SystemTime::now(),
         }
     }
@@ -80,6 +82,26 @@ pub enum Gauge {
     RequestsInFlight,
     /// `persona_connections_open`: accepted client connections not yet closed.
     ConnectionsOpen,
+}
+
+/// Why Persona closed a client connection early (`persona_connections_cut_total{reason}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The client stopped in its preface, a frame header or a header block for too long.
+    HeaderTimeout,
+    /// The client reset most of the HTTP/2 streams it opened, more than the limit allows.
+    ResetFlood,
+}
+
+impl Cut {
+    const ALL: [Self; 2] = [Self::HeaderTimeout, Self::ResetFlood];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::HeaderTimeout => "header_timeout",
+            Self::ResetFlood => "reset_flood",
+        }
+    }
 }
 
 /// One unit of a [`Gauge`], given back when dropped.
@@ -146,6 +168,11 @@ impl Metrics {
         self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A connection was closed early, for `reason`.
+    pub fn connection_cut(&self, reason: Cut) {
+        self.connections_cut[reason as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The Prometheus text exposition of everything, plus the given pool usage and readiness.
     #[must_use]
     pub fn render(&self, pools: &[PoolUsage], ready: bool) -> String {
@@ -183,6 +210,16 @@ impl Metrics {
         let _ = writeln!(out, "persona_connections_open {}", self.connections_open.load(Ordering::Relaxed));
         header(&mut out, "persona_connections_refused_total", "counter", "Connections closed at the connection limit.");
         let _ = writeln!(out, "persona_connections_refused_total {}", self.connections_refused.load(Ordering::Relaxed));
+        header(
+            &mut out,
+            "persona_connections_cut_total",
+            "counter",
+            "Connections closed early for misbehaving, by reason.",
+        );
+        for reason in Cut::ALL {
+            let count = self.connections_cut[reason as usize].load(Ordering::Relaxed);
+            let _ = writeln!(out, "persona_connections_cut_total{{reason=\"{}\"}} {count}", reason.label());
+        }
 
         header(&mut out, "persona_db_pool_connections", "gauge", "Database connections by pool and state.");
         for pool in pools {

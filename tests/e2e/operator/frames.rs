@@ -136,6 +136,19 @@ pub fn data(stream: u32, payload: &[u8], end_stream: bool) -> Vec<u8> {
     frame(DATA, if end_stream { END_STREAM } else { 0 }, stream, payload)
 }
 
+/// Writes to a [`RawH2`] connection, from any task.
+#[derive(Clone)]
+pub struct Writer(std::sync::Arc<Mutex<OwnedWriteHalf>>);
+
+impl Writer {
+    /// Writes `bytes` as they are; an error once the server has closed the connection.
+    pub async fn send(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut writer = self.0.lock().await;
+        writer.write_all(bytes).await?;
+        writer.flush().await
+    }
+}
+
 /// An HTTP/2 connection driven frame by frame.
 /// Dropping it closes the connection.
 pub struct RawH2 {
@@ -200,9 +213,12 @@ impl RawH2 {
 
     /// Writes `bytes` as they are; an error once the server has closed the connection.
     pub async fn send(&self, bytes: &[u8]) -> std::io::Result<()> {
-        let mut writer = self.writer.lock().await;
-        writer.write_all(bytes).await?;
-        writer.flush().await
+        self.writer().send(bytes).await
+    }
+
+    /// A handle that writes to this connection from another task.
+    pub fn writer(&self) -> Writer {
+        Writer(self.writer.clone())
     }
 
     /// The next frame matching `wanted`, skipping others; `None` when the server closes the
