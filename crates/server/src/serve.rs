@@ -42,7 +42,9 @@ pub fn is_grpc(request: &Request<Body>) -> bool {
         .is_some_and(|value| value.starts_with("application/grpc"))
 }
 
-fn cors() -> CorsLayer {
+/// CORS for browsers: `origins` (as browsers send them) or, for `None`, any origin; never with
+/// credentials, since callers authenticate with a bearer token, not cookies.
+fn cors(origins: Option<Vec<String>>) -> CorsLayer {
     let allow = [
         "authorization",
         "x-zitadel-orgid",
@@ -55,8 +57,13 @@ fn cors() -> CorsLayer {
         "x-request-id",
     ];
     let expose = ["grpc-status", "grpc-message", "grpc-status-details-bin", "etag", "x-request-id"];
+    let allow_origin = match origins {
+        None => AllowOrigin::mirror_request(),
+        // The configuration check made sure each is a valid header value.
+        Some(origins) => AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())),
+    };
     CorsLayer::new()
-        .allow_origin(AllowOrigin::mirror_request())
+        .allow_origin(allow_origin)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
         .allow_headers(allow.map(HeaderName::from_static))
         .expose_headers(expose.map(HeaderName::from_static))
@@ -201,6 +208,8 @@ pub async fn app<S: Store>(
         .with_state(Probes { service, ops })
         .fallback_service(api)
         .layer(middleware::from_fn_with_state(metrics, observe::observe))
-        .layer(cors());
+        // The configuration was checked when loaded; should it still be unusable, no origin
+        // is allowed rather than any.
+        .layer(cors(config.cors.origins().unwrap_or_else(|_| Some(Vec::new()))));
     Ok((router, health))
 }
