@@ -2,7 +2,8 @@
 //! not keep itself:
 //!
 //! - [`ClientStream`] is the byte stream hyper reads and writes, watched by a
-//!   [`FrameReader`]. A client that stops in its preface (or never sends a byte), in a frame
+//!   [`FrameReader`]. Over HTTP/1.1 it writes the contract's JSON answer in place of hyper's
+//!   bodiless refusal of a request it could not read (see [`refusals`]). A client that stops in its preface (or never sends a byte), in a frame
 //!   header or in an HTTP/2 header block is cut off once it has been there for
 //!   `limits.header_read_timeout_seconds` (hyper keeps that deadline itself for HTTP/1.1
 //!   request heads only). A client that has reset more than `limits.http2_max_reset_streams`
@@ -18,6 +19,7 @@ use crate::frames::FrameReader;
 use crate::metrics::{Cut, Metrics};
 use crate::observe::Protocol;
 use crate::protect::{UNAVAILABLE, refuse};
+use crate::refusals;
 use axum::Router;
 use axum::response::Response;
 use bytes::Bytes;
@@ -69,6 +71,8 @@ pub struct ClientStream<T> {
     mid_header_since: Option<Instant>,
     deadline: Option<Pin<Box<Sleep>>>,
     timed_out: bool,
+    /// The answer written instead of hyper's bodiless refusal (HTTP/1.1), once there is one.
+    replacing: Option<Replacing>,
 }
 
 impl<T> ClientStream<T> {
@@ -83,6 +87,7 @@ impl<T> ClientStream<T> {
             mid_header_since: Some(Instant::now()),
             deadline: None,
             timed_out: false,
+            replacing: None,
         }
     }
 
@@ -150,6 +155,13 @@ impl<T: AsyncRead + Unpin> AsyncRead for ClientStream<T> {
 impl<T: AsyncWrite + Unpin> AsyncWrite for ClientStream<T> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if this.replacing.is_none() && this.reader.is_http1() {
+            this.replacing =
+                refusals::replacement(buf).map(|answer| Replacing { answer, written: 0, covers: buf.len() });
+        }
+        if this.replacing.as_ref().is_some_and(Replacing::unfinished) {
+            return this.poll_replacement(cx);
+        }
         let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
         this.pending_write(cx, polled)
     }
@@ -160,6 +172,15 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ClientStream<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        if this.replacing.is_none() && this.reader.is_http1() && total <= refusals::MAX_HEAD {
+            let written: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+            this.replacing =
+                refusals::replacement(&written).map(|answer| Replacing { answer, written: 0, covers: total });
+        }
+        if this.replacing.as_ref().is_some_and(Replacing::unfinished) {
+            return this.poll_replacement(cx);
+        }
         let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
         this.pending_write(cx, polled)
     }
@@ -176,6 +197,38 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ClientStream<T> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// The contract-shaped answer being written in place of one of hyper's bodiless refusals.
+struct Replacing {
+    answer: Bytes,
+    written: usize,
+    /// The length of hyper's head, reported to hyper as written once the answer is out.
+    covers: usize,
+}
+
+impl Replacing {
+    fn unfinished(&self) -> bool {
+        self.written < self.answer.len()
+    }
+}
+
+impl<T: AsyncWrite + Unpin> ClientStream<T> {
+    /// Writes the rest of the replacement answer; done, it tells hyper its head was written.
+    fn poll_replacement(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        loop {
+            let Some(replacing) = self.replacing.as_mut() else { return Poll::Ready(Ok(0)) };
+            if !replacing.unfinished() {
+                return Poll::Ready(Ok(replacing.covers));
+            }
+            match Pin::new(&mut self.inner).poll_write(cx, &replacing.answer[replacing.written..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => replacing.written += n,
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Pending => return self.pending_write(cx, Poll::Pending),
+            }
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod metrics;
 mod observe;
 mod protect;
 mod readiness;
+mod refusals;
 mod serve;
 mod telemetry;
 mod tls;
