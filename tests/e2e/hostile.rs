@@ -235,8 +235,28 @@ async fn broken_grpc_frames_and_messages_are_client_errors_on_every_grpc_protoco
         let (code, message) = grpc_web_text_verbatim(&server, "UpdateHumanProfile", body).await;
         assert_eq!(code, INVALID_ARGUMENT, "bad base64 {body:?}: {message}");
     }
-    // None of it changed the user.
+    // gRPC with JSON messages is not served: a gRPC status (UNIMPLEMENTED) on every transport,
+    // never a bare HTTP 400 and never JSON read as protobuf.
     let admin = server.admin();
+    let json = serde_json::json!({ "userId": user, "firstName": "Json" }).to_string().into_bytes();
+    let json_frame = frame(0, declared(&json, 0), &json);
+    let path = "/zitadel.management.v1.ManagementService/UpdateHumanProfile";
+    for (h2, content_type, protocol) in [
+        (true, "application/grpc+json", Grpc::Native),
+        (true, "application/grpc-web+json", Grpc::Web),
+        (false, "application/grpc-web+json", Grpc::Web),
+        (false, "application/grpc-web-text+json", Grpc::WebText),
+    ] {
+        let headers = [("content-type", content_type), ("te", "trailers"), ("authorization", admin.as_str())];
+        let headers = if h2 { &headers[..] } else { &[headers[0], headers[2]][..] };
+        let answer = send(&server, h2, "POST", path, headers, json_frame.clone()).await;
+        assert_eq!(answer.headers.get("content-type").map(|v| v.as_bytes()), Some(content_type.as_bytes()));
+        let (code, message) = grpc_answer(protocol, &answer);
+        assert_eq!(code, 12, "{content_type} over HTTP/{}: {message}", if h2 { 2 } else { 1 });
+        assert!(message.contains(content_type), "{message}");
+    }
+
+    // None of it changed the user.
     let (_, _, read) = server
         .rest("GET", &format!("/management/v1/users/{user}/profile"), &[("authorization", admin.as_str())], None)
         .await;

@@ -6,11 +6,12 @@
 //! 3. the operator endpoints `/healthz`, `/ready`, `/metrics`, `/openapi.json`, which are
 //!    neither shed nor timed out;
 //! 4. [`protect`](crate::protect::protect): load shedding and the per-request timeout;
-//! 5. the content-type dispatcher to REST or gRPC (with gRPC-Web translation).
+//! 5. the content-type dispatcher to REST or gRPC (with gRPC-Web translation); gRPC with any
+//!    other codec than protobuf is answered `UNIMPLEMENTED` there.
 
 use crate::config::Config;
 use crate::metrics::{Metrics, PoolUsage};
-use crate::observe;
+use crate::observe::{self, Protocol};
 use crate::protect::{self, Protection};
 use crate::readiness::Readiness;
 use axum::Router;
@@ -40,6 +41,37 @@ pub fn is_grpc(request: &Request<Body>) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("application/grpc"))
+}
+
+/// The gRPC and gRPC-Web media types Persona serves: protobuf messages only.
+const PROTOBUF_GRPC: [&str; 6] = [
+    "application/grpc",
+    "application/grpc+proto",
+    "application/grpc-web",
+    "application/grpc-web+proto",
+    "application/grpc-web-text",
+    "application/grpc-web-text+proto",
+];
+
+/// gRPC code `Unimplemented`.
+const UNIMPLEMENTED: i32 = 12;
+
+/// The answer to a gRPC request whose content type asks for a codec Persona does not serve
+/// (`application/grpc+json`, `application/grpc-web+json`, …): `UNIMPLEMENTED` as a gRPC
+/// status, rather than tonic-web's bare HTTP 400 or a JSON body read as protobuf.
+fn unsupported_codec(request: &Request<Body>) -> Option<Response> {
+    let content_type = request.headers().get(header::CONTENT_TYPE)?;
+    let text = content_type.to_str().unwrap_or_default();
+    let media = text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if PROTOBUF_GRPC.contains(&media.as_str()) {
+        return None;
+    }
+    let shown: String = media.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
+    let message = format!(
+        "Content type {shown} is not supported: Persona speaks gRPC with protobuf messages \
+         (application/grpc, application/grpc-web, application/grpc-web-text)"
+    );
+    Some(protect::refuse(Protocol::of(request.headers()), Some(content_type), UNIMPLEMENTED, &message))
 }
 
 /// CORS for browsers: `origins` (as browsers send them) or, for `None`, any origin; never with
@@ -187,8 +219,14 @@ pub async fn app<S: Store>(
     let dispatch = tower::service_fn(move |request: Request<Body>| {
         let (grpc, rest) = (grpc.clone(), rest.clone());
         async move {
-            let response = if is_grpc(&request) { grpc.oneshot(request).await } else { rest.oneshot(request).await };
-            Ok::<_, Infallible>(response.into_response())
+            let response = if !is_grpc(&request) {
+                rest.oneshot(request).await.into_response()
+            } else if let Some(refusal) = unsupported_codec(&request) {
+                refusal
+            } else {
+                grpc.oneshot(request).await.into_response()
+            };
+            Ok::<_, Infallible>(response)
         }
     });
     let protection = Arc::new(Protection::new(
