@@ -3,7 +3,8 @@
 //! closed connection), costs no work per reset stream, and everyone else keeps being served.
 
 use super::frames::{
-    ACK, CANCEL, CONTINUATION, GOAWAY, HEADERS, RawH2, SETTINGS, frame, headers, request_block, reset,
+    ACK, CANCEL, CONTINUATION, GOAWAY, HEADERS, MAX_CONCURRENT_STREAMS, PING, REFUSED_STREAM, RST_STREAM, RawH2,
+    SETTINGS, data, frame, headers, request_block, reset,
 };
 use super::limits::grpc_get_my_org;
 use super::process::Persona;
@@ -135,4 +136,62 @@ async fn unfinished_header_blocks_and_silent_connections_are_closed_at_the_heade
     idle.send(&headers(1, &block, true)).await.expect("a request on the idle connection");
     let answer = idle.wait_for(PATIENCE, |f| f.kind == HEADERS && f.stream == 1).await;
     assert!(answer.is_some(), "the idle connection was closed");
+}
+
+#[tokio::test]
+async fn a_peer_that_stops_answering_pings_is_closed_and_one_that_answers_stays() {
+    let server = Persona::start(&[
+        ("PERSONA_LIMITS__HTTP2_KEEP_ALIVE_INTERVAL_SECONDS", "1"),
+        ("PERSONA_LIMITS__HTTP2_KEEP_ALIVE_TIMEOUT_SECONDS", "1"),
+    ])
+    .await;
+    let mut answering = RawH2::connect(&server.address, true).await;
+    let mut silent = RawH2::connect(&server.address, false).await;
+
+    let ping = silent.wait_for(PATIENCE, |f| f.kind == PING && f.flags & ACK == 0).await;
+    assert!(ping.is_some(), "the server pings an idle connection");
+    silent.closed(PATIENCE).await;
+
+    // Three pings, each answered: the connection is still open and serves requests.
+    for _ in 0..3 {
+        let ping = answering.wait_for(PATIENCE, |f| f.kind == PING && f.flags & ACK == 0).await;
+        assert!(ping.is_some(), "pinged, and still open");
+    }
+    let block = request_block("GET", "/healthz", &server.address, &[]);
+    answering.send(&headers(1, &block, true)).await.expect("a request");
+    let answer = answering.wait_for(PATIENCE, |f| f.kind == HEADERS && f.stream == 1).await;
+    assert!(answer.is_some(), "the answering connection is served");
+}
+
+#[tokio::test]
+async fn streams_beyond_max_concurrent_streams_are_refused_while_the_others_run() {
+    let server = Persona::start(&[("PERSONA_LIMITS__HTTP2_MAX_CONCURRENT_STREAMS", "2")]).await;
+    let mut h2 = RawH2::connect(&server.address, true).await;
+    let settings = h2.wait_for(PATIENCE, |f| f.kind == SETTINGS && f.flags & ACK == 0).await.expect("SETTINGS");
+    assert!(settings.settings().contains(&(MAX_CONCURRENT_STREAMS, 2)), "{:?}", settings.settings());
+
+    // Three POSTs whose bodies are half sent: two run (waiting for their bodies), the third
+    // is refused.
+    let auth = server.admin();
+    let fields = [("authorization", auth.as_str()), ("content-type", "application/json"), ("content-length", "40")];
+    let block = request_block("POST", "/management/v1/orgs", &server.address, &fields);
+    for stream in [1, 3, 5] {
+        let mut bytes = headers(stream, &block, false);
+        bytes.extend(data(stream, br#"{"name":"#, false));
+        h2.send(&bytes).await.expect("open a stream");
+    }
+    let refused = h2.wait_for(PATIENCE, |f| f.kind == RST_STREAM && f.stream == 5).await.expect("stream 5 reset");
+    assert_eq!(refused.reset_code(), Some(REFUSED_STREAM));
+    server.wait_for_in_flight_to_be(2).await;
+
+    // Once one of the two ends, a new stream runs.
+    // The rest of the 40 bytes declared (trailing spaces are valid JSON).
+    let rest = format!("{:<32}", r#""Two at a time"}"#);
+    h2.send(&data(1, rest.as_bytes(), true)).await.expect("finish stream 1");
+    let answered = h2.wait_for(PATIENCE, |f| f.kind == HEADERS && f.stream == 1).await;
+    assert!(answered.is_some(), "stream 1 is answered");
+    let healthz = request_block("GET", "/healthz", &server.address, &[]);
+    h2.send(&headers(7, &healthz, true)).await.expect("open stream 7");
+    let answered = h2.wait_for(PATIENCE, |f| (f.kind == HEADERS || f.kind == RST_STREAM) && f.stream == 7).await;
+    assert_eq!(answered.map(|f| f.kind), Some(HEADERS), "stream 7 is served");
 }
