@@ -67,8 +67,8 @@ pub struct ClientStream<T> {
     limits: Limits,
     shared: Arc<Shared>,
     metrics: Arc<Metrics>,
-    /// Since when the client is mid-header (see [`FrameReader::is_mid_header`]).
-    mid_header_since: Option<Instant>,
+    /// What the client is in the middle of (see [`FrameReader::stalled_in`]) and since when.
+    stalled: Option<(u64, Instant)>,
     deadline: Option<Pin<Box<Sleep>>>,
     timed_out: bool,
     /// The answer written instead of hyper's bodiless refusal (HTTP/1.1), once there is one.
@@ -84,7 +84,7 @@ impl<T> ClientStream<T> {
             shared,
             metrics,
             // Until the first bytes arrive the client is in its preface, as far as we know.
-            mid_header_since: Some(Instant::now()),
+            stalled: Some((0, Instant::now())),
             deadline: None,
             timed_out: false,
             replacing: None,
@@ -97,11 +97,12 @@ impl<T> ClientStream<T> {
             return;
         }
         self.reader.read(bytes);
-        if !self.reader.is_mid_header() {
-            self.mid_header_since = None;
-            self.deadline = None;
-        } else if self.mid_header_since.is_none() {
-            self.mid_header_since = Some(Instant::now());
+        match self.reader.stalled_in() {
+            Some(unit) if self.stalled.is_some_and(|(same, _)| same == unit) => {}
+            now => {
+                self.stalled = now.map(|unit| (unit, Instant::now()));
+                self.deadline = None;
+            }
         }
         let (resets, opened) = (self.reader.resets(), self.reader.opened());
         if resets > self.limits.max_resets
@@ -117,7 +118,7 @@ impl<T> ClientStream<T> {
     /// An error once the client has been mid-header for longer than the deadline; otherwise
     /// arranges to be woken when the deadline passes.
     fn check_deadline(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        let Some(since) = self.mid_header_since else { return Ok(()) };
+        let Some((_, since)) = self.stalled else { return Ok(()) };
         let at = tokio::time::Instant::from_std(since + self.limits.header_timeout);
         let deadline = self.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
         if deadline.as_mut().poll(cx).is_pending() {

@@ -47,6 +47,9 @@ pub struct FrameReader {
     in_header_block: bool,
     /// Whether the frame being read ends its header block.
     ends_block: bool,
+    /// Numbers what the client is in the middle of: each frame header begun outside a header
+    /// block starts a new one (a header block is one thing from its HEADERS to its end).
+    unit: u64,
     highest_stream: u32,
     opened: u64,
     resets: u64,
@@ -59,6 +62,7 @@ impl Default for FrameReader {
             header: [0; 9],
             in_header_block: false,
             ends_block: false,
+            unit: 0,
             highest_stream: 0,
             opened: 0,
             resets: 0,
@@ -87,6 +91,9 @@ impl FrameReader {
                     };
                 }
                 Phase::FrameHeader { have } => {
+                    if have == 0 && !self.in_header_block {
+                        self.unit += 1;
+                    }
                     let take = (9 - have).min(bytes.len());
                     self.header[have..have + take].copy_from_slice(&bytes[..take]);
                     bytes = &bytes[take..];
@@ -154,14 +161,23 @@ impl FrameReader {
 
     /// Whether the client stopped somewhere it must not linger: in its preface (or before its
     /// first byte), in a frame header, or in a header block.
+    #[cfg(test)]
+    fn is_mid_header(&self) -> bool {
+        self.stalled_in().is_some()
+    }
+
+    /// What the client is in the middle of, when [`is_mid_header`](Self::is_mid_header): the
+    /// same value as long as it is the same preface, frame header or header block, so that a
+    /// deadline runs from its start however many reads it takes, and starts again for the next.
     #[must_use]
-    pub fn is_mid_header(&self) -> bool {
-        match self.phase {
+    pub fn stalled_in(&self) -> Option<u64> {
+        let mid = match self.phase {
             Phase::Http1 => false,
             Phase::Preface { .. } => true,
             Phase::FrameHeader { have } => have > 0 || self.in_header_block,
             Phase::Payload { .. } => self.in_header_block,
-        }
+        };
+        mid.then_some(self.unit)
     }
 
     /// Streams the client opened (HTTP/2).
@@ -237,6 +253,31 @@ mod tests {
             let singles: Vec<&[u8]> = bytes.chunks(1).collect();
             assert_eq!(fed(&singles).is_mid_header(), mid, "{case}, byte by byte");
         }
+    }
+
+    #[test]
+    fn each_header_block_is_its_own_stall_however_the_reads_fall() {
+        let block = frame(HEADERS, END_HEADERS | 0x1, 1, b"a header block");
+        let mut bytes = PREFACE.to_vec();
+        for stream in [1u32, 3, 5, 7] {
+            bytes.extend(frame(HEADERS, END_HEADERS | 0x1, stream, b"a header block"));
+        }
+        // Reads that each end inside the next HEADERS frame (the preface being one byte longer
+        // than a frame): never a clean point in between until the last.
+        let mut reader = FrameReader::default();
+        let mut seen = Vec::new();
+        for chunk in bytes.chunks(block.len()) {
+            reader.read(chunk);
+            seen.extend(reader.stalled_in());
+        }
+        assert!(!reader.is_mid_header(), "the last read ends the last block");
+        seen.dedup();
+        assert_eq!(seen.len(), 5, "the preface and every block are told apart: {seen:?}");
+        // A block continued over several frames stays one.
+        let mut reader = fed(&[PREFACE, &frame(HEADERS, 0, 1, b"first")]);
+        let open = reader.stalled_in();
+        reader.read(&frame(CONTINUATION, 0, 1, b"second"));
+        assert_eq!(reader.stalled_in(), open);
     }
 
     #[test]

@@ -20,7 +20,9 @@ const PATIENCE: Duration = Duration::from_secs(20);
 async fn handled(server: &Persona, protocol: &str, rpc: &str) -> f64 {
     let prefix = format!("persona_requests_total{{protocol=\"{protocol}\",rpc=\"{rpc}\",");
     let text = server.metrics().await;
-    text.lines().filter(|l| l.starts_with(&prefix)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
+    let counts =
+        text.lines().filter(|l| l.starts_with(&prefix)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
+    counts.fold(0.0, |sum, count| sum + count)
 }
 
 /// `streams` HEADERS + RST_STREAM pairs of `GET /management/v1/orgs/me` with a token that is
