@@ -1,6 +1,8 @@
 //! A client nobody on the project wrote: `buf curl` (from the `buf-bin` package) drives gRPC and
-//! gRPC-Web through server reflection. Where `buf` is not installed the test says so and passes,
-//! except in CI (`CI` set), where `.ci/run` installs it and its absence is a failure.
+//! gRPC-Web through server reflection, lists the services reflection describes (v1 and
+//! v1alpha) and calls the health check by reflection. Where `buf` is not installed the test
+//! says so and passes, except in CI (`CI` set), where `.ci/run` installs it and its absence is
+//! a failure.
 
 use crate::harness::Server;
 use serde_json::{Value, json};
@@ -65,5 +67,48 @@ async fn buf_curl_creates_updates_and_reads_a_profile_over_grpc_and_grpc_web() {
         assert!(ok, "{protocol} GetHumanProfile: {out}");
         let read: Value = serde_json::from_str(&out).expect("json output");
         assert_eq!(read["profile"]["firstName"], "Augusta");
+    }
+}
+
+/// `buf curl` over gRPC and reflection with `reflect_protocol` (`grpc-v1` or `grpc-v1alpha`)
+/// and `args`: success and the output.
+fn buf_reflect(server: &Server, reflect_protocol: &str, args: &[&str], path: &str) -> (bool, String) {
+    let output = Command::new("buf")
+        .args(["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--reflect-protocol", reflect_protocol])
+        .args(args)
+        .arg(format!("http://{}{path}", server.address))
+        .output()
+        .expect("buf runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_lists_every_service_and_buf_checks_health_by_it_over_v1_and_v1alpha() {
+    if !buf_available() {
+        return;
+    }
+    let server = Server::start().await;
+    let expected = [
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+        "zitadel.management.v1.ManagementService",
+    ];
+    for reflect_protocol in ["grpc-v1", "grpc-v1alpha"] {
+        let (ok, out) = buf_reflect(&server, reflect_protocol, &["--list-services"], "");
+        assert!(ok, "{reflect_protocol} --list-services: {out}");
+        let mut listed: Vec<&str> = out.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        listed.sort_unstable();
+        assert_eq!(listed, expected, "{reflect_protocol}");
+
+        for service in ["", "zitadel.management.v1.ManagementService"] {
+            let body = json!({ "service": service }).to_string();
+            let args = ["--data", body.as_str()];
+            let (ok, out) = buf_reflect(&server, reflect_protocol, &args, "/grpc.health.v1.Health/Check");
+            assert!(ok, "{reflect_protocol} Health/Check {service:?}: {out}");
+            let answer: Value = serde_json::from_str(&out).expect("json output");
+            assert_eq!(answer["status"], "SERVING", "{reflect_protocol} {service:?}");
+        }
     }
 }

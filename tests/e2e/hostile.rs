@@ -235,8 +235,28 @@ async fn broken_grpc_frames_and_messages_are_client_errors_on_every_grpc_protoco
         let (code, message) = grpc_web_text_verbatim(&server, "UpdateHumanProfile", body).await;
         assert_eq!(code, INVALID_ARGUMENT, "bad base64 {body:?}: {message}");
     }
-    // None of it changed the user.
+    // gRPC with JSON messages is not served: a gRPC status (UNIMPLEMENTED) on every transport,
+    // never a bare HTTP 400 and never JSON read as protobuf.
     let admin = server.admin();
+    let json = serde_json::json!({ "userId": user, "firstName": "Json" }).to_string().into_bytes();
+    let json_frame = frame(0, declared(&json, 0), &json);
+    let path = "/zitadel.management.v1.ManagementService/UpdateHumanProfile";
+    for (h2, content_type, protocol) in [
+        (true, "application/grpc+json", Grpc::Native),
+        (true, "application/grpc-web+json", Grpc::Web),
+        (false, "application/grpc-web+json", Grpc::Web),
+        (false, "application/grpc-web-text+json", Grpc::WebText),
+    ] {
+        let headers = [("content-type", content_type), ("te", "trailers"), ("authorization", admin.as_str())];
+        let headers = if h2 { &headers[..] } else { &[headers[0], headers[2]][..] };
+        let answer = send(&server, h2, "POST", path, headers, json_frame.clone()).await;
+        assert_eq!(answer.headers.get("content-type").map(|v| v.as_bytes()), Some(content_type.as_bytes()));
+        let (code, message) = grpc_answer(protocol, &answer);
+        assert_eq!(code, 12, "{content_type} over HTTP/{}: {message}", if h2 { 2 } else { 1 });
+        assert!(message.contains(content_type), "{message}");
+    }
+
+    // None of it changed the user.
     let (_, _, read) = server
         .rest("GET", &format!("/management/v1/users/{user}/profile"), &[("authorization", admin.as_str())], None)
         .await;
@@ -333,11 +353,13 @@ async fn huge_repeated_and_non_utf8_headers_are_refused_or_read_safely() {
     let grpc_path = "/zitadel.management.v1.ManagementService/GetMyOrg";
     let empty = message_frame(&pb::GetMyOrgRequest {});
 
-    // A 1 MiB header: refused by the HTTP layer before any route (431, empty body: hyper answers
-    // these itself); over HTTP/2 the stream is refused or answered without a 5xx.
+    // A 1 MiB header: refused by the HTTP layer before any route, with the contract's error body
+    // (hyper's own answer has none; the listener writes one in its place); over HTTP/2 the
+    // stream is refused or answered without a 5xx.
     let big = "x".repeat(LIMIT);
     let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\nx-big: {big}\r\nconnection: close\r\n\r\n");
-    assert_eq!(parse_raw(&raw(&server, request.as_bytes()).await).0, 431, "a 1 MiB header over HTTP/1.1");
+    let (status, body) = parse_raw(&raw(&server, request.as_bytes()).await);
+    assert_eq!((status, rest_error(status, None, &body).0), (431, RESOURCE_EXHAUSTED), "a 1 MiB header over HTTP/1.1");
     let client: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).http2_only(true).build_http();
     let h2_request = http::Request::builder()
@@ -358,8 +380,8 @@ async fn huge_repeated_and_non_utf8_headers_are_refused_or_read_safely() {
         many.push_str(&format!("x-h{i}: {i}\r\n"));
     }
     many.push_str("connection: close\r\n\r\n");
-    let (status, _) = parse_raw(&raw(&server, many.as_bytes()).await);
-    assert_eq!(status, 431, "500 headers");
+    let (status, body) = parse_raw(&raw(&server, many.as_bytes()).await);
+    assert_eq!((status, rest_error(status, None, &body).0), (431, RESOURCE_EXHAUSTED), "500 headers");
 
     // Repeated authorization and org headers: the first counts, on every protocol.
     let garbage = "Bearer not-a-token";
@@ -400,9 +422,26 @@ async fn huge_repeated_and_non_utf8_headers_are_refused_or_read_safely() {
     let (code, message) = rest_error(status, None, &body);
     assert_eq!((status, code, message.as_str()), (403, 7, "Organisation doesn't exist (AUTH-Bs7Ds)"));
 
-    // A request line that is not HTTP at all (here: the start of a TLS handshake).
-    let answer = raw(&server, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n").await;
-    assert_eq!(parse_raw(&answer).0, 400, "not HTTP");
+    // Requests hyper cannot read at all answer in the contract's shape too: a request line that
+    // is not HTTP (here: the start of a TLS handshake), a malformed header line, a URI too long.
+    let long_uri = format!("GET /{} HTTP/1.1\r\nhost: x\r\n\r\n", "a".repeat(70_000));
+    let unreadable: [(&str, &[u8], u16, i32); 4] = [
+        ("not HTTP", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n", 400, INVALID_ARGUMENT),
+        ("a header line without a colon", b"GET / HTTP/1.1\r\nhost: x\r\nno colon here\r\n\r\n", 400, INVALID_ARGUMENT),
+        ("a space in the method", b"G T / HTTP/1.1\r\nhost: x\r\n\r\n", 400, INVALID_ARGUMENT),
+        ("a URI of 70,000 bytes", long_uri.as_bytes(), 414, RESOURCE_EXHAUSTED),
+    ];
+    for (case, request, expected_status, expected_code) in unreadable {
+        let answer = raw(&server, request).await;
+        let text = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+        assert!(
+            text.contains("content-type: application/json") && text.contains("connection: close"),
+            "{case}: {text}"
+        );
+        let (status, body) = parse_raw(&answer);
+        let (code, message) = rest_error(status, None, &body);
+        assert_eq!((status, code), (expected_status, expected_code), "{case}: {message}");
+    }
     assert_serving(&mut server).await;
 }
 

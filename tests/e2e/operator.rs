@@ -3,6 +3,9 @@
 //! and the OpenAPI document checked against real responses. Every test starts the real binary.
 
 mod commands;
+mod cors;
+mod frames;
+mod http2;
 mod lifecycle;
 mod limits;
 mod logs;

@@ -1,6 +1,7 @@
 //! Everything Persona serves over gRPC: `ManagementService`, the standard health service
 //! (`grpc.health.v1`) and server reflection (v1 and v1alpha, as grpcurl 1.8 only speaks v1alpha),
-//! as tonic [`Routes`] and as an axum [`Router`] that also speaks gRPC-Web.
+//! as tonic [`Routes`] and as an axum [`Router`] that also speaks gRPC-Web. Reflection, in both
+//! versions, describes all four services, so `grpcurl … grpc.health.v1.Health/Check` works.
 //!
 //! The gRPC-Web translation ([`GrpcWebLayer`]) wraps these routes only: it answers plain HTTP/1
 //! requests with 400, so REST must be dispatched elsewhere (by content type) before it. CORS
@@ -86,8 +87,17 @@ pub async fn grpc_routes_with_health<S: Store>(
     reporter.set_service_status(SERVICE_NAME, ServingStatus::Serving).await;
     let health = health.max_decoding_message_size(limit);
 
-    let reflection =
-        || tonic_reflection::server::Builder::configure().register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET);
+    // Reflection describes every service this port serves, over v1 and v1alpha alike: the
+    // management API, health, and both reflection services (tonic's builder would otherwise
+    // add only the one version it builds).
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .include_reflection_service(false)
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+    };
     let reflection_v1 = reflection().build_v1()?.max_decoding_message_size(limit);
     let reflection_v1alpha = reflection().build_v1alpha()?.max_decoding_message_size(limit);
 

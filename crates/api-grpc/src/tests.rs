@@ -249,36 +249,74 @@ async fn the_router_serves_grpc_health_reflection_and_grpc_web() {
         assert_eq!(unframe::<HealthCheckResponse>(&body).status, ServingStatus::Serving as i32, "{service:?}");
     }
 
-    let list = frame(&reflection::ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(reflection::server_reflection_request::MessageRequest::ListServices(String::new())),
-    });
-    let path = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
-    let (status, body) = call(&router, path, "application/grpc", Version::HTTP_2, list).await;
+    // Reflection lists every service of the port, in both versions, and serves the file
+    // that describes each.
+    let services = [
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+        "zitadel.management.v1.ManagementService",
+    ];
+    let v1alpha_path = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+    let v1alpha =
+        |request| frame(&reflection::ServerReflectionRequest { host: String::new(), message_request: Some(request) });
+    let (status, body) = call(
+        &router,
+        v1alpha_path,
+        "application/grpc",
+        Version::HTTP_2,
+        v1alpha(reflection::server_reflection_request::MessageRequest::ListServices(String::new())),
+    )
+    .await;
     assert_eq!(status.as_deref(), Some("0"));
-    let Some(reflection::server_reflection_response::MessageResponse::ListServicesResponse(services)) =
+    let Some(reflection::server_reflection_response::MessageResponse::ListServicesResponse(listed)) =
         unframe::<reflection::ServerReflectionResponse>(&body).message_response
     else {
         panic!("a service list")
     };
-    let names: Vec<&str> = services.service.iter().map(|s| s.name.as_str()).collect();
-    assert!(names.contains(&"zitadel.management.v1.ManagementService"), "{names:?}");
+    let mut names: Vec<&str> = listed.service.iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, services, "v1alpha");
 
-    let v1 = frame(&tonic_reflection::pb::v1::ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(tonic_reflection::pb::v1::server_reflection_request::MessageRequest::ListServices(
-            String::new(),
-        )),
-    });
-    let (status, _) = call(
+    use tonic_reflection::pb::v1 as reflection_v1;
+    let v1_path = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+    let v1 = |request| {
+        frame(&reflection_v1::ServerReflectionRequest { host: String::new(), message_request: Some(request) })
+    };
+    let (status, body) = call(
         &router,
-        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        v1_path,
         "application/grpc",
         Version::HTTP_2,
-        v1,
+        v1(reflection_v1::server_reflection_request::MessageRequest::ListServices(String::new())),
     )
     .await;
     assert_eq!(status.as_deref(), Some("0"));
+    let Some(reflection_v1::server_reflection_response::MessageResponse::ListServicesResponse(listed)) =
+        unframe::<reflection_v1::ServerReflectionResponse>(&body).message_response
+    else {
+        panic!("a service list")
+    };
+    let mut names: Vec<&str> = listed.service.iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, services, "v1");
+
+    for service in services {
+        let symbol = reflection::server_reflection_request::MessageRequest::FileContainingSymbol(service.to_owned());
+        let (_, body) = call(&router, v1alpha_path, "application/grpc", Version::HTTP_2, v1alpha(symbol)).await;
+        let response = unframe::<reflection::ServerReflectionResponse>(&body).message_response;
+        assert!(
+            matches!(response, Some(reflection::server_reflection_response::MessageResponse::FileDescriptorResponse(ref f)) if !f.file_descriptor_proto.is_empty()),
+            "v1alpha describes {service}: {response:?}"
+        );
+        let symbol = reflection_v1::server_reflection_request::MessageRequest::FileContainingSymbol(service.to_owned());
+        let (_, body) = call(&router, v1_path, "application/grpc", Version::HTTP_2, v1(symbol)).await;
+        let response = unframe::<reflection_v1::ServerReflectionResponse>(&body).message_response;
+        assert!(
+            matches!(response, Some(reflection_v1::server_reflection_response::MessageResponse::FileDescriptorResponse(ref f)) if !f.file_descriptor_proto.is_empty()),
+            "v1 describes {service}: {response:?}"
+        );
+    }
 
     // gRPC-Web over HTTP/1.1: the trailers travel in the body, after the message.
     let healthz = frame(&pb::HealthzRequest {});

@@ -152,19 +152,29 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The HTTP status and the encoded JSON body, for answers written outside axum (the
+    /// listener's own refusals of requests hyper could not read).
+    #[must_use]
+    pub fn to_json(&self) -> (StatusCode, i32, Vec<u8>) {
+        let (status, body) = self.parts();
+        let json = serde_json::to_vec(&body)
+            .unwrap_or_else(|_| br#"{"code":13,"message":"error body could not be encoded"}"#.to_vec());
+        (status, body.code, json)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Self::Domain(error) = &self {
             persona_api_grpc::status::log_cause(error);
         }
-        let (status, body) = self.parts();
-        let json = serde_json::to_vec(&body)
-            .unwrap_or_else(|_| br#"{"code":13,"message":"error body could not be encoded"}"#.to_vec());
+        let (status, code, json) = self.to_json();
         let mut response = (status, json).into_response();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if body.code == UNAUTHENTICATED {
+        if code == UNAUTHENTICATED {
             headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response

@@ -36,6 +36,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// TLS for the listener; off unless both paths are set.
     pub tls: TlsConfig,
+    /// Which browser origins may call the API (CORS).
+    pub cors: CorsConfig,
 }
 
 /// Database settings.
@@ -108,8 +110,71 @@ pub struct LimitsConfig {
     pub http2_keep_alive_interval_seconds: u64,
     /// How long to wait for a keep-alive ping's answer before closing the connection.
     pub http2_keep_alive_timeout_seconds: u64,
-    /// How long a client may take to send the headers of an HTTP/1.1 request.
+    /// How long a client may take to send the headers of an HTTP/1.1 request, and how long it
+    /// may stay in its HTTP/2 preface, a frame header or a header block.
     pub header_read_timeout_seconds: u64,
+    /// HTTP/2 streams a client may reset on one connection; beyond, once most of the streams
+    /// it opened were reset, the connection gets GOAWAY and is closed.
+    pub http2_max_reset_streams: u64,
+    /// HTTP/2 streams reset by the client before Persona took them up, at once (h2's
+    /// `max_pending_accept_reset_streams`); beyond: GOAWAY `ENHANCE_YOUR_CALM`.
+    pub http2_max_pending_reset_streams: usize,
+    /// HTTP/2 streams Persona may reset on one connection for the client's protocol errors
+    /// (hyper's `max_local_error_reset_streams`); beyond: GOAWAY `ENHANCE_YOUR_CALM`.
+    pub http2_max_local_error_reset_streams: usize,
+}
+
+/// Cross-origin requests from browsers (gRPC-Web and REST).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CorsConfig {
+    /// Origins (`scheme://host[:port]`) whose pages may call the API; empty (or `["*"]`): any
+    /// origin. Credentials (cookies) are never allowed: callers send a bearer token.
+    pub allowed_origins: Vec<String>,
+}
+
+impl CorsConfig {
+    /// The allowed origins as the browser sends them in `Origin`, or `None` for any origin.
+    ///
+    /// # Errors
+    /// A message naming the first entry that is not an origin.
+    pub fn origins(&self) -> Result<Option<Vec<String>>, String> {
+        if self.allowed_origins.is_empty() || self.allowed_origins == ["*"] {
+            return Ok(None);
+        }
+        self.allowed_origins.iter().map(|entry| origin(entry)).collect::<Result<Vec<_>, _>>().map(Some)
+    }
+}
+
+/// `entry` as a serialized origin (lowercase, no default port), or why it is not one.
+fn origin(entry: &str) -> Result<String, String> {
+    let not = |why: &str| format!("{entry:?} is not an origin ({why}); write it as scheme://host[:port]");
+    let lower = entry.to_ascii_lowercase();
+    let (scheme, rest) = lower.split_once("://").ok_or_else(|| not("no scheme"))?;
+    if scheme != "http" && scheme != "https" {
+        return Err(not("the scheme is not http or https"));
+    }
+    if rest.contains(['/', '?', '#', '@', ' ']) || rest.is_empty() {
+        return Err(not("only a host and a port may follow the scheme, without a trailing slash"));
+    }
+    // An IPv6 address is bracketed and has colons of its own.
+    let split_at = if rest.starts_with('[') { rest.find(']').map(|end| end + 1) } else { rest.find(':') };
+    let (host, port) = match split_at.map(|at| rest.split_at(at)) {
+        Some((host, "")) => (host, None),
+        Some((host, port)) => (host, Some(port.strip_prefix(':').ok_or_else(|| not("junk after the host"))?)),
+        None => (rest, None),
+    };
+    if host.is_empty() || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._[]:".contains(&b)) {
+        return Err(not("the host is not a host name or address"));
+    }
+    match port {
+        None => Ok(format!("{scheme}://{host}")),
+        Some(port) if port.parse::<u16>().is_err() => Err(not("the port is not a number")),
+        Some(port) if (scheme, port) == ("http", "80") || (scheme, port) == ("https", "443") => {
+            Ok(format!("{scheme}://{host}"))
+        }
+        Some(port) => Ok(format!("{scheme}://{host}:{port}")),
+    }
 }
 
 /// TLS settings: PEM files of the certificate chain and of its private key.
@@ -134,6 +199,7 @@ impl Default for Config {
             log: LogConfig::default(),
             limits: LimitsConfig::default(),
             tls: TlsConfig::default(),
+            cors: CorsConfig::default(),
         }
     }
 }
@@ -171,6 +237,9 @@ impl Default for LimitsConfig {
             http2_keep_alive_interval_seconds: 30,
             http2_keep_alive_timeout_seconds: 10,
             header_read_timeout_seconds: 30,
+            http2_max_reset_streams: 100,
+            http2_max_pending_reset_streams: 20,
+            http2_max_local_error_reset_streams: 1024,
         }
     }
 }
@@ -345,10 +414,14 @@ impl Config {
             ("limits.http2_max_concurrent_streams", u64::from(limits.http2_max_concurrent_streams)),
             ("limits.http2_keep_alive_timeout_seconds", limits.http2_keep_alive_timeout_seconds),
             ("limits.header_read_timeout_seconds", limits.header_read_timeout_seconds),
+            ("limits.http2_max_reset_streams", limits.http2_max_reset_streams),
+            ("limits.http2_max_pending_reset_streams", limits.http2_max_pending_reset_streams as u64),
+            ("limits.http2_max_local_error_reset_streams", limits.http2_max_local_error_reset_streams as u64),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(unusable(key, "must be at least 1"));
         }
+        self.cors.origins().map_err(|reason| unusable("cors.allowed_origins", &reason))?;
         match (&self.tls.cert_path, &self.tls.key_path) {
             (Some(_), None) => Err(unusable("tls.cert_path", "tls.key_path must be set too")),
             (None, Some(_)) => Err(unusable("tls.key_path", "tls.cert_path must be set too")),
@@ -436,6 +509,43 @@ mod tests {
         assert_eq!(
             error,
             ConfigError::UnknownKey { key: "database.pool".to_owned(), origin: format!("file {}", path.display()) }
+        );
+    }
+
+    #[test]
+    fn allowed_origins_are_origins_in_the_form_browsers_send() {
+        let accepted = [
+            ("https://app.example.com", "https://app.example.com"),
+            ("HTTPS://App.Example.com", "https://app.example.com"),
+            ("http://localhost:3000", "http://localhost:3000"),
+            ("https://example.com:443", "https://example.com"),
+            ("http://127.0.0.1:80", "http://127.0.0.1"),
+            ("http://[::1]:8080", "http://[::1]:8080"),
+            ("http://[::1]", "http://[::1]"),
+        ];
+        for (entry, expected) in accepted {
+            assert_eq!(origin(entry).as_deref(), Ok(expected), "{entry}");
+        }
+        for rejected in [
+            "app.example.com",
+            "https://app.example.com/",
+            "https://a.example/path",
+            "ftp://a.example",
+            "https://",
+            "https://a:b",
+            "http://[::1]x",
+        ] {
+            assert!(origin(rejected).is_err(), "{rejected}");
+        }
+        let any = CorsConfig::default();
+        assert_eq!(any.origins(), Ok(None));
+        let star = CorsConfig { allowed_origins: vec!["*".to_owned()] };
+        assert_eq!(star.origins(), Ok(None));
+        let listed =
+            CorsConfig { allowed_origins: vec!["https://a.example".to_owned(), "http://b.example:8080".to_owned()] };
+        assert_eq!(
+            listed.origins(),
+            Ok(Some(vec!["https://a.example".to_owned(), "http://b.example:8080".to_owned()]))
         );
     }
 

@@ -1,22 +1,22 @@
 //! The accept loop: HTTP/1.1 and HTTP/2 (h2c or TLS) on one port, a cap on open connections,
-//! HTTP/2 keep-alive and stream limits, and graceful shutdown.
+//! HTTP/2 keep-alive, stream and reset limits, and graceful shutdown. Each connection is then
+//! served by [`connection::serve`].
 //!
 //! On shutdown the listener closes (new connections are refused), every open connection is told
 //! to finish (HTTP/1.1: after the request in progress; HTTP/2: GOAWAY) and the loop waits up to
 //! the grace period for them; connections still open then are cut.
 
 use crate::config::LimitsConfig;
-use crate::metrics::Metrics;
+use crate::connection::{self, Limits};
+use crate::metrics::{Gauge, Held, Metrics};
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 
 /// How long a client may take for the TLS handshake.
@@ -33,8 +33,15 @@ pub struct ListenerSettings {
     pub http2_keep_alive_interval: Option<Duration>,
     /// How long to wait for a ping's answer.
     pub http2_keep_alive_timeout: Duration,
-    /// How long a client may take to send HTTP/1.1 request headers.
+    /// How long a client may take to send HTTP/1.1 request headers, or stay in its HTTP/2
+    /// preface, a frame header or a header block.
     pub header_read_timeout: Duration,
+    /// HTTP/2 streams a client may reset before a majority of resets closes the connection.
+    pub http2_max_reset_streams: u64,
+    /// HTTP/2 streams reset before they were taken up, at once (h2's own rapid-reset guard).
+    pub http2_max_pending_reset_streams: usize,
+    /// HTTP/2 streams Persona may reset for the client's protocol errors, per connection.
+    pub http2_max_local_error_reset_streams: usize,
     /// How long open connections get to finish after shutdown began.
     pub grace: Duration,
 }
@@ -50,6 +57,9 @@ impl ListenerSettings {
             http2_keep_alive_interval: (interval > 0).then(|| Duration::from_secs(interval)),
             http2_keep_alive_timeout: Duration::from_secs(limits.http2_keep_alive_timeout_seconds),
             header_read_timeout: Duration::from_secs(limits.header_read_timeout_seconds),
+            http2_max_reset_streams: limits.http2_max_reset_streams,
+            http2_max_pending_reset_streams: limits.http2_max_pending_reset_streams,
+            http2_max_local_error_reset_streams: limits.http2_max_local_error_reset_streams,
             grace: Duration::from_secs(grace_seconds),
         }
     }
@@ -61,22 +71,23 @@ impl ListenerSettings {
             .http2()
             .timer(TokioTimer::new())
             .max_concurrent_streams(self.http2_max_concurrent_streams)
+            .max_pending_accept_reset_streams(self.http2_max_pending_reset_streams)
+            .max_local_error_reset_streams(self.http2_max_local_error_reset_streams)
             .keep_alive_interval(self.http2_keep_alive_interval)
             .keep_alive_timeout(self.http2_keep_alive_timeout);
         builder
     }
-}
 
-/// Counts a connection as open while it lives.
-struct OpenConnection {
-    metrics: Arc<Metrics>,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl Drop for OpenConnection {
-    fn drop(&mut self) {
-        self.metrics.connection_change(-1);
+    fn limits(&self) -> Limits {
+        Limits { header_timeout: self.header_read_timeout, max_resets: self.http2_max_reset_streams }
     }
+}
+
+/// A connection's slot under `max_connections` and its unit of `persona_connections_open`,
+/// both given back when the connection's task ends or is dropped.
+struct OpenConnection {
+    _gauge: Held,
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// Whether shutdown left connections behind.
@@ -98,7 +109,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Drained {
     let builder = settings.builder();
-    let graceful = GracefulShutdown::new();
+    let limits = settings.limits();
+    // Every connection holds a receiver until it ends: `send` asks them all to finish and
+    // `closed` tells when the last one did.
+    let (stop, _) = watch::channel(false);
     let slots = Arc::new(Semaphore::new(settings.max_connections));
     tokio::pin!(shutdown);
     loop {
@@ -120,20 +134,17 @@ pub async fn run(
             drop(stream);
             continue;
         };
-        metrics.connection_change(1);
-        let open = OpenConnection { metrics: metrics.clone(), _permit: permit };
+        let open = OpenConnection { _gauge: metrics.hold(Gauge::ConnectionsOpen), _permit: permit };
         let _ = stream.set_nodelay(true);
-        let watcher = graceful.watcher();
-        let builder = builder.clone();
-        let service = TowerToHyperService::new(app.clone());
-        let tls = tls.clone();
+        let stopping = stop.subscribe();
+        let (builder, app, tls, metrics) = (builder.clone(), app.clone(), tls.clone(), metrics.clone());
         tokio::spawn(async move {
             let _open = open;
             let result = match tls {
-                None => watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service)).await,
+                None => connection::serve(stream, builder, app, limits, metrics, stopping).await,
                 Some(acceptor) => {
                     let Some(stream) = handshake(&acceptor, stream).await else { return };
-                    watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service)).await
+                    connection::serve(stream, builder, app, limits, metrics, stopping).await
                 }
             };
             if let Err(error) = result {
@@ -142,13 +153,14 @@ pub async fn run(
         });
     }
     drop(listener);
-    let open = graceful.count();
+    let open = stop.receiver_count();
     tracing::info!(
         connections = open,
         grace_seconds = settings.grace.as_secs(),
         "no longer accepting; draining connections"
     );
-    match tokio::time::timeout(settings.grace, graceful.shutdown()).await {
+    stop.send_replace(true);
+    match tokio::time::timeout(settings.grace, stop.closed()).await {
         Ok(()) => Drained::All,
         Err(_) => Drained::Cut(metrics.open_connections()),
     }

@@ -2,11 +2,14 @@
 //! wire-compatible with ZITADEL's management API.
 
 mod config;
+mod connection;
+mod frames;
 mod listener;
 mod metrics;
 mod observe;
 mod protect;
 mod readiness;
+mod refusals;
 mod serve;
 mod telemetry;
 mod tls;

@@ -3,11 +3,16 @@
 //!
 //! Label values are bounded: `rpc` is a known RPC, route or probe name (anything else is
 //! `unmatched`), `code` is an HTTP status (REST) or a gRPC status number (gRPC, gRPC-Web).
+//!
+//! The up/down gauges (requests in flight, open connections) can only be raised through
+//! [`Metrics::hold`], whose [`Held`] guard lowers them again when it is dropped. However a
+//! request or connection ends (answered, cancelled by an HTTP/2 `RST_STREAM`, its connection
+//! closed, its task aborted), its unit is given back: the gauges cannot leak.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Upper bounds of the latency histogram buckets, in seconds.
@@ -51,6 +56,7 @@ pub struct Metrics {
     timed_out: AtomicU64,
     connections_open: AtomicI64,
     connections_refused: AtomicU64,
+    connections_cut: [AtomicU64; Cut::ALL.len()],
     started: SystemTime,
 }
 
@@ -63,20 +69,71 @@ impl Default for Metrics {
             timed_out: AtomicU64::new(0),
             connections_open: AtomicI64::new(0),
             connections_refused: AtomicU64::new(0),
+            connections_cut: [AtomicU64::new(0), AtomicU64::new(0)],
             started: SystemTime::now(),
         }
     }
 }
 
+/// The up/down gauges, each held by a [`Held`] guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gauge {
+    /// `persona_requests_in_flight`: requests between their arrival and the end of their answer.
+    RequestsInFlight,
+    /// `persona_connections_open`: accepted client connections not yet closed.
+    ConnectionsOpen,
+}
+
+/// Why Persona closed a client connection early (`persona_connections_cut_total{reason}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The client stopped in its preface, a frame header or a header block for too long.
+    HeaderTimeout,
+    /// The client reset most of the HTTP/2 streams it opened, more than the limit allows.
+    ResetFlood,
+}
+
+impl Cut {
+    const ALL: [Self; 2] = [Self::HeaderTimeout, Self::ResetFlood];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::HeaderTimeout => "header_timeout",
+            Self::ResetFlood => "reset_flood",
+        }
+    }
+}
+
+/// One unit of a [`Gauge`], given back when dropped.
+#[derive(Debug)]
+#[must_use = "the gauge goes down again as soon as this is dropped"]
+pub struct Held {
+    metrics: Arc<Metrics>,
+    gauge: Gauge,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.metrics.gauge(self.gauge).fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Metrics {
-    /// A request started.
-    pub fn request_started(&self) {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    fn gauge(&self, gauge: Gauge) -> &AtomicI64 {
+        match gauge {
+            Gauge::RequestsInFlight => &self.in_flight,
+            Gauge::ConnectionsOpen => &self.connections_open,
+        }
     }
 
-    /// A request finished with `code` after `latency`.
+    /// Raises `gauge` by one until the returned guard is dropped.
+    pub fn hold(self: &Arc<Self>, gauge: Gauge) -> Held {
+        self.gauge(gauge).fetch_add(1, Ordering::Relaxed);
+        Held { metrics: Arc::clone(self), gauge }
+    }
+
+    /// A request was answered (or given up) with `code` after `latency`.
     pub fn request_finished(&self, protocol: &'static str, rpc: &str, code: &str, latency: Duration) {
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
         let seconds = latency.as_secs_f64();
         let key = SeriesKey { protocol, rpc: rpc.to_owned(), code: code.to_owned() };
         let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
@@ -100,11 +157,6 @@ impl Metrics {
         self.timed_out.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A connection was accepted (`+1`) or closed (`-1`).
-    pub fn connection_change(&self, delta: i64) {
-        self.connections_open.fetch_add(delta, Ordering::Relaxed);
-    }
-
     /// Client connections open now.
     #[must_use]
     pub fn open_connections(&self) -> usize {
@@ -114,6 +166,11 @@ impl Metrics {
     /// A connection was closed at once because the limit was reached.
     pub fn connection_refused(&self) {
         self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection was closed early, for `reason`.
+    pub fn connection_cut(&self, reason: Cut) {
+        self.connections_cut[reason as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition of everything, plus the given pool usage and readiness.
@@ -153,6 +210,16 @@ impl Metrics {
         let _ = writeln!(out, "persona_connections_open {}", self.connections_open.load(Ordering::Relaxed));
         header(&mut out, "persona_connections_refused_total", "counter", "Connections closed at the connection limit.");
         let _ = writeln!(out, "persona_connections_refused_total {}", self.connections_refused.load(Ordering::Relaxed));
+        header(
+            &mut out,
+            "persona_connections_cut_total",
+            "counter",
+            "Connections closed early for misbehaving, by reason.",
+        );
+        for reason in Cut::ALL {
+            let count = self.connections_cut[reason as usize].load(Ordering::Relaxed);
+            let _ = writeln!(out, "persona_connections_cut_total{{reason=\"{}\"}} {count}", reason.label());
+        }
 
         header(&mut out, "persona_db_pool_connections", "gauge", "Database connections by pool and state.");
         for pool in pools {
@@ -189,11 +256,11 @@ mod tests {
 
     #[test]
     fn requests_become_counters_and_histograms() {
-        let metrics = Metrics::default();
-        metrics.request_started();
-        metrics.request_finished("rest", "UpdateHumanProfile", "200", Duration::from_millis(3));
-        metrics.request_started();
-        metrics.request_finished("rest", "UpdateHumanProfile", "200", Duration::from_secs(20));
+        let metrics = Arc::new(Metrics::default());
+        for latency in [Duration::from_millis(3), Duration::from_secs(20)] {
+            let _in_flight = metrics.hold(Gauge::RequestsInFlight);
+            metrics.request_finished("rest", "UpdateHumanProfile", "200", latency);
+        }
         let text = metrics.render(&[PoolUsage { pool: "read", open: 3, idle: 2, max: 4 }], true);
         let series = "protocol=\"rest\",rpc=\"UpdateHumanProfile\",code=\"200\"";
         assert!(text.contains(&format!("persona_requests_total{{{series}}} 2")), "{text}");
@@ -205,6 +272,30 @@ mod tests {
         assert!(text.contains("persona_requests_in_flight 0"), "{text}");
         assert!(text.contains("persona_db_pool_connections{pool=\"read\",state=\"in_use\"} 1"), "{text}");
         assert!(text.contains("persona_ready 1"), "{text}");
+    }
+
+    #[test]
+    fn gauges_go_down_when_their_guards_are_dropped_however_their_owner_ends() {
+        let metrics = Arc::new(Metrics::default());
+        let text = |metrics: &Metrics| metrics.render(&[], true);
+        let connection = metrics.hold(Gauge::ConnectionsOpen);
+        let requests: Vec<Held> = (0..3).map(|_| metrics.hold(Gauge::RequestsInFlight)).collect();
+        assert!(text(&metrics).contains("persona_requests_in_flight 3\n"));
+        assert!(text(&metrics).contains("persona_connections_open 1\n"));
+        // A future holding a guard, dropped before it ran to the end: a cancelled request.
+        let cancelled = {
+            let held = metrics.hold(Gauge::RequestsInFlight);
+            async move {
+                std::future::pending::<()>().await;
+                drop(held);
+            }
+        };
+        assert!(text(&metrics).contains("persona_requests_in_flight 4\n"));
+        drop(cancelled);
+        drop(requests);
+        drop(connection);
+        assert!(text(&metrics).contains("persona_requests_in_flight 0\n"), "{}", text(&metrics));
+        assert!(text(&metrics).contains("persona_connections_open 0\n"));
     }
 
     #[test]

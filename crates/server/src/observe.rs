@@ -7,10 +7,15 @@
 //! the `grpc-status` for gRPC and gRPC-Web; the latter is read inside the gRPC-Web translation
 //! ([`record_grpc_status`]), where it is still a header or trailer.
 //!
+//! A request the client gives up before it is answered (an HTTP/2 `RST_STREAM`, a closed
+//! connection) is dropped by hyper mid-way; it is then recorded with the contract's code for a
+//! cancelled call (`499` for REST, `1` for gRPC) and its in-flight unit is given back all the
+//! same, so `persona_requests_in_flight` cannot drift.
+//!
 //! Nothing here reads bodies, `authorization` or any other header than the ones named above,
 //! so tokens, passwords and profile values cannot reach the logs from here.
 
-use crate::metrics::Metrics;
+use crate::metrics::{Gauge, Held, Metrics};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -153,21 +158,45 @@ fn grpc_status(headers: &HeaderMap) -> Option<i32> {
     headers.get("grpc-status")?.to_str().ok()?.trim().parse().ok()
 }
 
-/// What to do when a response body ends.
+/// A request from its arrival to the end of its answer: holds its unit of
+/// `persona_requests_in_flight` and records its series and log line exactly once, when the
+/// response body ends or, if the request is dropped before that (the client reset the stream
+/// or closed the connection), when it is dropped.
 struct Completion {
     span: Span,
     started: Instant,
     protocol: Protocol,
     rpc: String,
-    http_status: u16,
+    /// The response's HTTP status, once there is a response.
+    http_status: Option<u16>,
     metrics: Arc<Metrics>,
+    /// Given back when this is dropped, whether or not [`Completion::finish`] ran.
+    _in_flight: Held,
+    recorded: bool,
 }
 
 impl Completion {
-    fn finish(self, slot: Option<&GrpcStatusSlot>, complete: bool) {
-        let code = match self.protocol {
-            Protocol::Rest => self.http_status.to_string(),
-            Protocol::Grpc | Protocol::GrpcWeb => {
+    fn new(span: Span, started: Instant, protocol: Protocol, rpc: String, metrics: Arc<Metrics>) -> Self {
+        let in_flight = metrics.hold(Gauge::RequestsInFlight);
+        Self { span, started, protocol, rpc, http_status: None, metrics, _in_flight: in_flight, recorded: false }
+    }
+
+    /// Records the request once the response body ended (`complete`) or was dropped early.
+    fn finish(mut self, slot: Option<&GrpcStatusSlot>, complete: bool) {
+        self.record(slot, complete);
+    }
+
+    fn record(&mut self, slot: Option<&GrpcStatusSlot>, complete: bool) {
+        if std::mem::replace(&mut self.recorded, true) {
+            return;
+        }
+        let cancelled = self.http_status.is_none();
+        let code = match (self.protocol, self.http_status) {
+            // The contract's code for a call the client gave up: 1 (Canceled), HTTP 499.
+            (Protocol::Rest, None) => "499".to_owned(),
+            (Protocol::Rest, Some(status)) => status.to_string(),
+            (Protocol::Grpc | Protocol::GrpcWeb, None) => "1".to_owned(),
+            (Protocol::Grpc | Protocol::GrpcWeb, Some(_)) => {
                 slot.and_then(GrpcStatusSlot::get).map_or_else(|| "none".to_owned(), |c| c.to_string())
             }
         };
@@ -176,14 +205,24 @@ impl Completion {
         self.span.record("code", code.as_str());
         self.span.record("latency_ms", latency_ms);
         self.metrics.request_finished(self.protocol.label(), &self.rpc, &code, latency);
-        let failed = self.http_status >= 500 || matches!(code.as_str(), "2" | "4" | "13" | "14" | "15");
-        if !complete {
+        let failed =
+            self.http_status.is_some_and(|s| s >= 500) || matches!(code.as_str(), "2" | "4" | "13" | "14" | "15");
+        if cancelled {
+            tracing::info!(parent: &self.span, "request cancelled by the client before it was answered");
+        } else if !complete {
             tracing::info!(parent: &self.span, "request ended before its response was sent");
         } else if failed {
             tracing::warn!(parent: &self.span, "request failed");
         } else {
             tracing::info!(parent: &self.span, "request done");
         }
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        // Dropped without `finish`: the request future was dropped before it had a response.
+        self.record(None, false);
     }
 }
 
@@ -264,14 +303,16 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, mut request: Request, 
     if let Some(slot) = &slot {
         request.extensions_mut().insert(slot.clone());
     }
-    metrics.request_started();
-    let response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
+    // From here until the answer ends, the request counts as in flight; if this future is
+    // dropped first (a reset stream, a closed connection), `completion` records that instead.
+    let mut completion = Completion::new(span.clone(), started, protocol, rpc, metrics);
+    let response = tracing::Instrument::instrument(next.run(request), span).await;
     let (mut parts, body) = response.into_parts();
     parts.headers.insert(REQUEST_ID, request_id);
     if let (Some(slot), Some(code)) = (&slot, grpc_status(&parts.headers)) {
         slot.set(code);
     }
-    let completion = Completion { span, started, protocol, rpc, http_status: parts.status.as_u16(), metrics };
+    completion.http_status = Some(parts.status.as_u16());
     let body = Watched { inner: body, slot, completion: Some(completion) };
     Response::from_parts(parts, Body::new(body))
 }

@@ -22,7 +22,7 @@ use tokio::sync::Semaphore;
 /// gRPC code `DeadlineExceeded`.
 const DEADLINE_EXCEEDED: i32 = 4;
 /// gRPC code `Unavailable`.
-const UNAVAILABLE: i32 = 14;
+pub const UNAVAILABLE: i32 = 14;
 
 /// The limits and what they count with.
 #[derive(Debug)]

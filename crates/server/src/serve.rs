@@ -6,11 +6,12 @@
 //! 3. the operator endpoints `/healthz`, `/ready`, `/metrics`, `/openapi.json`, which are
 //!    neither shed nor timed out;
 //! 4. [`protect`](crate::protect::protect): load shedding and the per-request timeout;
-//! 5. the content-type dispatcher to REST or gRPC (with gRPC-Web translation).
+//! 5. the content-type dispatcher to REST or gRPC (with gRPC-Web translation); gRPC with any
+//!    other codec than protobuf is answered `UNIMPLEMENTED` there.
 
 use crate::config::Config;
 use crate::metrics::{Metrics, PoolUsage};
-use crate::observe;
+use crate::observe::{self, Protocol};
 use crate::protect::{self, Protection};
 use crate::readiness::Readiness;
 use axum::Router;
@@ -42,7 +43,40 @@ pub fn is_grpc(request: &Request<Body>) -> bool {
         .is_some_and(|value| value.starts_with("application/grpc"))
 }
 
-fn cors() -> CorsLayer {
+/// The gRPC and gRPC-Web media types Persona serves: protobuf messages only.
+const PROTOBUF_GRPC: [&str; 6] = [
+    "application/grpc",
+    "application/grpc+proto",
+    "application/grpc-web",
+    "application/grpc-web+proto",
+    "application/grpc-web-text",
+    "application/grpc-web-text+proto",
+];
+
+/// gRPC code `Unimplemented`.
+const UNIMPLEMENTED: i32 = 12;
+
+/// The answer to a gRPC request whose content type asks for a codec Persona does not serve
+/// (`application/grpc+json`, `application/grpc-web+json`, …): `UNIMPLEMENTED` as a gRPC
+/// status, rather than tonic-web's bare HTTP 400 or a JSON body read as protobuf.
+fn unsupported_codec(request: &Request<Body>) -> Option<Response> {
+    let content_type = request.headers().get(header::CONTENT_TYPE)?;
+    let text = content_type.to_str().unwrap_or_default();
+    let media = text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if PROTOBUF_GRPC.contains(&media.as_str()) {
+        return None;
+    }
+    let shown: String = media.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
+    let message = format!(
+        "Content type {shown} is not supported: Persona speaks gRPC with protobuf messages \
+         (application/grpc, application/grpc-web, application/grpc-web-text)"
+    );
+    Some(protect::refuse(Protocol::of(request.headers()), Some(content_type), UNIMPLEMENTED, &message))
+}
+
+/// CORS for browsers: `origins` (as browsers send them) or, for `None`, any origin; never with
+/// credentials, since callers authenticate with a bearer token, not cookies.
+fn cors(origins: Option<Vec<String>>) -> CorsLayer {
     let allow = [
         "authorization",
         "x-zitadel-orgid",
@@ -55,8 +89,13 @@ fn cors() -> CorsLayer {
         "x-request-id",
     ];
     let expose = ["grpc-status", "grpc-message", "grpc-status-details-bin", "etag", "x-request-id"];
+    let allow_origin = match origins {
+        None => AllowOrigin::mirror_request(),
+        // The configuration check made sure each is a valid header value.
+        Some(origins) => AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())),
+    };
     CorsLayer::new()
-        .allow_origin(AllowOrigin::mirror_request())
+        .allow_origin(allow_origin)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
         .allow_headers(allow.map(HeaderName::from_static))
         .expose_headers(expose.map(HeaderName::from_static))
@@ -180,8 +219,14 @@ pub async fn app<S: Store>(
     let dispatch = tower::service_fn(move |request: Request<Body>| {
         let (grpc, rest) = (grpc.clone(), rest.clone());
         async move {
-            let response = if is_grpc(&request) { grpc.oneshot(request).await } else { rest.oneshot(request).await };
-            Ok::<_, Infallible>(response.into_response())
+            let response = if !is_grpc(&request) {
+                rest.oneshot(request).await.into_response()
+            } else if let Some(refusal) = unsupported_codec(&request) {
+                refusal
+            } else {
+                grpc.oneshot(request).await.into_response()
+            };
+            Ok::<_, Infallible>(response)
         }
     });
     let protection = Arc::new(Protection::new(
@@ -201,6 +246,8 @@ pub async fn app<S: Store>(
         .with_state(Probes { service, ops })
         .fallback_service(api)
         .layer(middleware::from_fn_with_state(metrics, observe::observe))
-        .layer(cors());
+        // The configuration was checked when loaded; should it still be unusable, no origin
+        // is allowed rather than any.
+        .layer(cors(config.cors.origins().unwrap_or_else(|_| Some(Vec::new()))));
     Ok((router, health))
 }

@@ -1,9 +1,14 @@
 //! `GET /metrics` after traffic over the three protocols: request counters and latency
-//! histograms by protocol, RPC and code; database pool usage; build info.
+//! histograms by protocol, RPC and code; database pool usage; build info; and gauges that come
+//! back to zero however requests and connections end.
 
+use super::frames::{CANCEL, RawH2, data, headers, request_block, reset};
 use super::limits::{grpc_get_my_org, grpc_web_get_my_org};
-use super::process::Persona;
+use super::process::{HeldRequest, Persona};
 use bytes::Bytes;
+use persona_api_grpc::pb::zitadel::management::v1::AddOrgRequest;
+use prost::Message;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
 #[tokio::test]
 async fn metrics_count_requests_by_protocol_rpc_and_code() {
@@ -54,4 +59,84 @@ async fn metrics_count_requests_by_protocol_rpc_and_code() {
         let value = line.rsplit(' ').next().expect("a value");
         assert!(value.parse::<f64>().is_ok(), "{line}");
     }
+}
+
+/// Sends, on `h2`, one complete `AddOrg` per stream id, alternately over REST and gRPC. While
+/// the test holds the database's write lock, each waits in its handler for the commit.
+async fn send_add_orgs(h2: &RawH2, server: &Persona, streams: &[u32]) {
+    let auth = server.admin();
+    for (n, stream) in streams.iter().enumerate() {
+        let name = format!("Waits for the lock {stream}");
+        let (block, body) = if n % 2 == 0 {
+            let body = serde_json::json!({ "name": name }).to_string().into_bytes();
+            let length = body.len().to_string();
+            let fields =
+                [("authorization", auth.as_str()), ("content-type", "application/json"), ("content-length", &length)];
+            (request_block("POST", "/management/v1/orgs", &server.address, &fields), body)
+        } else {
+            let message = AddOrgRequest { name }.encode_to_vec();
+            let mut body = vec![0];
+            body.extend_from_slice(&u32::try_from(message.len()).expect("small").to_be_bytes());
+            body.extend(message);
+            let fields = [("authorization", auth.as_str()), ("content-type", "application/grpc"), ("te", "trailers")];
+            (request_block("POST", "/zitadel.management.v1.ManagementService/AddOrg", &server.address, &fields), body)
+        };
+        let mut bytes = headers(*stream, &block, false);
+        bytes.extend(data(*stream, &body, true));
+        h2.send(&bytes).await.expect("send a request");
+    }
+}
+
+/// Holds SQLite's write lock on the server's database until dropped or [`rollback`]ed, so that
+/// every write waits inside its handler.
+async fn lock_writes(server: &Persona) -> DatabaseConnection {
+    let url = format!("sqlite://{}?mode=rw", server.database_file().display());
+    let db =
+        Database::connect(ConnectOptions::new(url).max_connections(1).to_owned()).await.expect("open the database");
+    db.execute_unprepared("BEGIN IMMEDIATE").await.expect("take the write lock");
+    db
+}
+
+#[tokio::test]
+async fn in_flight_comes_back_to_zero_however_requests_are_cancelled() {
+    let server = Persona::start(&[]).await;
+    server.wait_for_in_flight_to_be(0).await;
+    let connections = server.metric("persona_connections_open").await.expect("the connections gauge");
+    let lock = lock_writes(&server).await;
+
+    // HTTP/2 RST_STREAM on requests waiting inside their handlers.
+    let h2 = RawH2::connect(&server.address, true).await;
+    send_add_orgs(&h2, &server, &[1, 3]).await;
+    server.wait_for_in_flight_to_be(2).await;
+    let mut resets = reset(1, CANCEL);
+    resets.extend(reset(3, CANCEL));
+    h2.send(&resets).await.expect("reset both streams");
+    server.wait_for_in_flight_to_be(0).await;
+    // Both are recorded with the contract's code for a cancelled call.
+    server.wait_for_metric("persona_requests_total{protocol=\"rest\",rpc=\"AddOrg\",code=\"499\"}", 1.0).await;
+    server.wait_for_metric("persona_requests_total{protocol=\"grpc\",rpc=\"AddOrg\",code=\"1\"}", 1.0).await;
+
+    // An HTTP/2 connection closed with three requests in flight.
+    let h2_dropped = RawH2::connect(&server.address, true).await;
+    send_add_orgs(&h2_dropped, &server, &[1, 3, 5]).await;
+    server.wait_for_in_flight_to_be(3).await;
+    drop(h2_dropped);
+    server.wait_for_in_flight_to_be(0).await;
+
+    // HTTP/1.1 connections closed with their requests in flight (one with its body half sent,
+    // one waiting for the lock); the lock goes away as well, whichever hyper notices first.
+    let auth = server.admin();
+    let fields = [("authorization", auth.as_str()), ("content-type", "application/json")];
+    let body = br#"{"name":"Never answered"}"#;
+    let half_sent = HeldRequest::open(&server.address, "POST", "/management/v1/orgs", &fields, body).await;
+    let waiting = HeldRequest::open(&server.address, "POST", "/management/v1/orgs", &fields, body);
+    let waiting = waiting.await.send_rest().await;
+    server.wait_for_in_flight_to_be(2).await;
+    drop((half_sent, waiting));
+    lock.execute_unprepared("ROLLBACK").await.expect("release the lock");
+    server.wait_for_in_flight_to_be(0).await;
+
+    // Every connection but the scraper's is closed again.
+    drop(h2);
+    server.wait_for_metric_value("persona_connections_open", connections).await;
 }

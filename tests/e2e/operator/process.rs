@@ -202,6 +202,23 @@ impl Persona {
         }
     }
 
+    /// Polls `/metrics` until `series` is exactly `value` (within a bounded wait).
+    pub async fn wait_for_metric_value(&self, series: &str, value: f64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.metric(series).await == Some(value) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{series} did not come to {value}:\n{}", self.metrics().await);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the server handles exactly `count` requests besides the `/metrics` scrape.
+    pub async fn wait_for_in_flight_to_be(&self, count: u32) {
+        self.wait_for_metric_value("persona_requests_in_flight", f64::from(count + 1)).await;
+    }
+
     /// Waits until the server handles `count` requests besides the `/metrics` scrape itself.
     pub async fn wait_for_in_flight(&self, count: u32) {
         self.wait_for_metric("persona_requests_in_flight", f64::from(count + 1)).await;
@@ -241,9 +258,15 @@ impl HeldRequest {
     }
 
     /// Sends the rest of the body and reads the answer: status and body.
-    pub async fn finish(mut self) -> (u16, Vec<u8>) {
-        self.stream.write_all(&self.rest).await.expect("send the rest");
-        self.answer().await
+    pub async fn finish(self) -> (u16, Vec<u8>) {
+        self.send_rest().await.answer().await
+    }
+
+    /// Sends the rest of the body, leaving the answer unread.
+    pub async fn send_rest(mut self) -> Self {
+        let rest = std::mem::take(&mut self.rest);
+        self.stream.write_all(&rest).await.expect("send the rest");
+        self
     }
 
     /// Reads the answer without sending the rest of the body.

@@ -1,16 +1,23 @@
 //! Optional TLS: with `tls.cert_path` and `tls.key_path` the listener speaks HTTPS, HTTP/1.1
-//! and HTTP/2 (by ALPN), with a self-signed certificate made by the test.
+//! and HTTP/2 (by ALPN), and gRPC to a tonic TLS channel, with a self-signed certificate made
+//! by the test.
 
 use super::process::{Options, Persona, write_file};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use persona_api_grpc::pb::zitadel::management::v1::GetMyOrgRequest;
+use persona_api_grpc::pb::zitadel::management::v1::management_service_client::ManagementServiceClient;
 use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 
 /// `GET path` over TLS, HTTP/2 when `http2` (by ALPN) and HTTP/1.1 otherwise: status and
 /// protocol version.
@@ -48,7 +55,7 @@ pub async fn get_over_tls(
 }
 
 #[tokio::test]
-async fn tls_serves_http1_and_http2_with_the_configured_certificate() {
+async fn tls_serves_http1_http2_and_grpc_with_the_configured_certificate() {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a certificate");
     let dir = tempfile::tempdir().expect("dir");
     let cert = write_file(dir.path(), "cert.pem", &certified.cert.pem());
@@ -73,6 +80,23 @@ async fn tls_serves_http1_and_http2_with_the_configured_certificate() {
     let server = Persona::start_with(options).await;
     assert_eq!(get_over_tls(&server.address, client.clone(), "/ready", false).await, Ok((200, http::Version::HTTP_11)));
     assert_eq!(get_over_tls(&server.address, client, "/ready", true).await, Ok((200, http::Version::HTTP_2)));
+
+    // gRPC over TLS with tonic's own TLS channel, trusting the same certificate.
+    let tls =
+        ClientTlsConfig::new().ca_certificate(Certificate::from_pem(certified.cert.pem())).domain_name("localhost");
+    let channel = Channel::from_shared(format!("https://{}", server.address))
+        .expect("uri")
+        .tls_config(tls)
+        .expect("a TLS channel")
+        .connect()
+        .await
+        .expect("a TLS connection");
+    let mut request = tonic::Request::new(GetMyOrgRequest {});
+    request.metadata_mut().insert("authorization", server.admin().parse().expect("metadata"));
+    let org = ManagementServiceClient::new(channel.clone()).get_my_org(request).await.expect("GetMyOrg over TLS");
+    assert!(org.into_inner().org.is_some_and(|org| !org.id.is_empty()));
+    let health = HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await;
+    assert_eq!(health.expect("health over TLS").into_inner().status(), ServingStatus::Serving);
     assert!(
         server.request("GET", "/healthz", &[], Bytes::new()).await.is_err(),
         "plain HTTP is not served on a TLS listener"
