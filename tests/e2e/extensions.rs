@@ -8,9 +8,8 @@ use serde_json::json;
 
 async fn first_name(server: &Server, user_id: &str) -> (String, String) {
     let admin = server.admin();
-    let (outcome, _) =
-        invoke(server, Protocol::Rest, &Call::GetProfile(user_id.to_owned()), &[("authorization", &admin)]).await;
-    let body = outcome.ok();
+    let reply = invoke(server, Protocol::Rest, &Call::get_profile(user_id), &[("authorization", &admin)]).await;
+    let body = reply.outcome.ok();
     (
         body["profile"]["firstName"].as_str().expect("name").to_owned(),
         body["details"]["sequence"].as_str().expect("sequence").to_owned(),
@@ -24,12 +23,13 @@ async fn conditional_updates_succeed_on_the_current_sequence_and_abort_on_a_stal
     for protocol in PROTOCOLS {
         let user = add_human(&server, None, &format!("cond-{protocol:?}"), ADA).await;
         let matching = [("authorization", admin.as_str()), ("if-match", "\"1\"")];
-        let (outcome, etag) = invoke(&server, protocol, &Call::Update(update_ada(&user, "Grace")), &matching).await;
-        assert_eq!(outcome.ok()["details"]["sequence"], "2", "{protocol:?}");
+        let reply = invoke(&server, protocol, &Call::UpdateHumanProfile(update_ada(&user, "Grace")), &matching).await;
+        assert_eq!(reply.outcome.ok()["details"]["sequence"], "2", "{protocol:?}");
         if protocol == Protocol::Rest {
-            assert_eq!(etag.as_deref(), Some("\"2\""), "the new ETag comes back");
+            assert_eq!(reply.etag(), Some("\"2\""), "the new ETag comes back");
         }
-        let (stale, _) = invoke(&server, protocol, &Call::Update(update_ada(&user, "Hedy")), &matching).await;
+        let stale =
+            invoke(&server, protocol, &Call::UpdateHumanProfile(update_ada(&user, "Hedy")), &matching).await.outcome;
         assert_eq!(stale.code, 10, "{protocol:?}: Aborted");
         assert!(stale.message.contains("current sequence is 2"), "{protocol:?}: {}", stale.message);
         assert_eq!(stale.detail_id.as_deref(), Some("PERSONA-PRE01"), "{protocol:?}");
@@ -55,7 +55,8 @@ async fn validate_only_runs_every_check_and_writes_nothing() {
     for protocol in PROTOCOLS {
         let user = add_human(&server, None, &format!("dry-{protocol:?}"), ADA).await;
         let dry = [("authorization", admin.as_str()), ("x-persona-validate-only", "true")];
-        let (outcome, _) = invoke(&server, protocol, &Call::Update(update_ada(&user, "Grace")), &dry).await;
+        let outcome =
+            invoke(&server, protocol, &Call::UpdateHumanProfile(update_ada(&user, "Grace")), &dry).await.outcome;
         assert_eq!(outcome.ok()["details"]["sequence"], "2", "{protocol:?}: what the call would answer");
         assert_eq!(
             first_name(&server, &user).await,
@@ -63,19 +64,21 @@ async fn validate_only_runs_every_check_and_writes_nothing() {
             "{protocol:?}: nothing written"
         );
 
-        let (unchanged, _) = invoke(&server, protocol, &Call::Update(update_ada(&user, "Ada")), &dry).await;
+        let unchanged =
+            invoke(&server, protocol, &Call::UpdateHumanProfile(update_ada(&user, "Ada")), &dry).await.outcome;
         assert_eq!(
             (unchanged.code, unchanged.message.as_str()),
             (9, "Profile not changed (COMMAND-2M0fs)"),
             "{protocol:?}"
         );
-        let (unauthenticated, _) = invoke(
+        let unauthenticated = invoke(
             &server,
             protocol,
-            &Call::Update(update_ada(&user, "Grace")),
+            &Call::UpdateHumanProfile(update_ada(&user, "Grace")),
             &[("x-persona-validate-only", "true")],
         )
-        .await;
+        .await
+        .outcome;
         assert_eq!(unauthenticated.code, 16, "{protocol:?}: authentication still applies");
     }
 }
@@ -89,8 +92,10 @@ async fn invalid_requests_list_every_violated_field_and_keep_the_compat_message(
     request.display_name.clear();
     request.preferred_language = "not a tag".to_owned();
     for protocol in PROTOCOLS {
-        let (outcome, _) =
-            invoke(&server, protocol, &Call::Update(request.clone()), &[("authorization", &admin)]).await;
+        let outcome =
+            invoke(&server, protocol, &Call::UpdateHumanProfile(request.clone()), &[("authorization", &admin)])
+                .await
+                .outcome;
         assert_eq!(outcome.code, 3, "{protocol:?}");
         assert_eq!(
             outcome.message,
@@ -108,13 +113,19 @@ async fn the_change_history_shows_old_and_new_values_with_the_editor_and_pages()
     let admin = server.admin();
     let user = add_human(&server, None, "history", ADA).await;
     for name in ["Grace", "Hedy"] {
-        let (outcome, _) =
-            invoke(&server, Protocol::Rest, &Call::Update(update_ada(&user, name)), &[("authorization", &admin)]).await;
+        let outcome = invoke(
+            &server,
+            Protocol::Rest,
+            &Call::UpdateHumanProfile(update_ada(&user, name)),
+            &[("authorization", &admin)],
+        )
+        .await
+        .outcome;
         outcome.ok();
     }
     for protocol in PROTOCOLS {
-        let all = Call::Changes { user_id: user.clone(), sequence: 0, limit: 0, asc: true };
-        let (outcome, _) = invoke(&server, protocol, &all, &[("authorization", &admin)]).await;
+        let all = Call::changes(&user, 0, 0, true);
+        let outcome = invoke(&server, protocol, &all, &[("authorization", &admin)]).await.outcome;
         let result = outcome.ok()["result"].as_array().expect("result").clone();
         let sequences: Vec<&str> = result.iter().map(|c| c["sequence"].as_str().expect("sequence")).collect();
         assert_eq!(sequences, ["1", "2", "3"], "{protocol:?}");
@@ -136,13 +147,13 @@ async fn the_change_history_shows_old_and_new_values_with_the_editor_and_pages()
         );
         assert!(result.iter().all(|c| c["changeDate"].as_str().is_some_and(|d| d.ends_with('Z'))), "{protocol:?}");
 
-        let page = Call::Changes { user_id: user.clone(), sequence: 1, limit: 1, asc: true };
-        let (outcome, _) = invoke(&server, protocol, &page, &[("authorization", &admin)]).await;
+        let page = Call::changes(&user, 1, 1, true);
+        let outcome = invoke(&server, protocol, &page, &[("authorization", &admin)]).await.outcome;
         assert_eq!(outcome.ok()["result"][0]["sequence"], "2", "{protocol:?}: strictly after the cursor");
         assert_eq!(outcome.ok()["result"].as_array().map(Vec::len), Some(1), "{protocol:?}: at most limit");
 
-        let newest = Call::Changes { user_id: user.clone(), sequence: 0, limit: 2, asc: false };
-        let (outcome, _) = invoke(&server, protocol, &newest, &[("authorization", &admin)]).await;
+        let newest = Call::changes(&user, 0, 2, false);
+        let outcome = invoke(&server, protocol, &newest, &[("authorization", &admin)]).await.outcome;
         let sequences: Vec<&str> = outcome.ok()["result"]
             .as_array()
             .expect("result")
@@ -161,8 +172,10 @@ async fn an_allow_list_restricts_languages_and_tags_are_stored_canonically() {
     for protocol in PROTOCOLS {
         let mut request = update_ada(&user, &format!("Ada {protocol:?}"));
         request.preferred_language = "fr".to_owned();
-        let (outcome, _) =
-            invoke(&server, protocol, &Call::Update(request.clone()), &[("authorization", &admin)]).await;
+        let outcome =
+            invoke(&server, protocol, &Call::UpdateHumanProfile(request.clone()), &[("authorization", &admin)])
+                .await
+                .outcome;
         assert_eq!(outcome.code, 3, "{protocol:?}");
         assert!(
             outcome.message.starts_with("invalid UpdateHumanProfileRequest.PreferredLanguage:"),
@@ -170,9 +183,10 @@ async fn an_allow_list_restricts_languages_and_tags_are_stored_canonically() {
             outcome.message
         );
         request.preferred_language = "DE_ch".to_owned();
-        let (outcome, _) = invoke(&server, protocol, &Call::Update(request), &[("authorization", &admin)]).await;
+        let outcome =
+            invoke(&server, protocol, &Call::UpdateHumanProfile(request), &[("authorization", &admin)]).await.outcome;
         outcome.ok();
-        let (read, _) = invoke(&server, protocol, &Call::GetProfile(user.clone()), &[("authorization", &admin)]).await;
+        let read = invoke(&server, protocol, &Call::get_profile(&user), &[("authorization", &admin)]).await.outcome;
         assert_eq!(read.ok()["profile"]["preferredLanguage"], "de-CH", "{protocol:?}");
     }
 }

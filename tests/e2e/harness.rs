@@ -315,13 +315,14 @@ impl Server {
         ManagementServiceClient::new(channel)
     }
 
-    /// A gRPC-Web call (binary encoding over HTTP/1.1) of `method` with `message`.
+    /// A gRPC-Web call (binary encoding over HTTP/1.1) of `method` with `message`: the HTTP
+    /// status (always 200), the response headers and the outcome.
     pub async fn grpc_web<M: Message + Default + serde::Serialize>(
         &self,
         method: &str,
         message: &impl Message,
         metadata: &[(&str, &str)],
-    ) -> Outcome {
+    ) -> (u16, http::HeaderMap, Outcome) {
         let encoded = message.encode_to_vec();
         let mut framed = Vec::with_capacity(encoded.len() + 5);
         framed.push(0);
@@ -357,7 +358,7 @@ impl Server {
         let code: i32 = get("grpc-status").expect("grpc-status").parse().expect("numeric status");
         if code == 0 {
             let decoded = M::decode(data.expect("a message")).expect("decodes");
-            return Outcome {
+            let outcome = Outcome {
                 code,
                 message: String::new(),
                 detail_id: None,
@@ -365,17 +366,19 @@ impl Server {
                 violations: Vec::new(),
                 body: serde_json::to_value(&decoded).expect("json"),
             };
+            return (status, response_headers, outcome);
         }
         let message = percent_decode(&get("grpc-message").unwrap_or_default());
         let details = get("grpc-status-details-bin").map(|b64| decode_details(&b64)).unwrap_or_default();
-        Outcome {
+        let outcome = Outcome {
             code,
             message,
             detail_id: details.id,
             detail_message: details.message,
             violations: details.violations,
             body: Value::Null,
-        }
+        };
+        (status, response_headers, outcome)
     }
 }
 

@@ -4,7 +4,8 @@
 //! never a panic, never a hang (every call is bounded by [`CALL_TIMEOUT`]), and the server
 //! keeps serving afterwards.
 
-use crate::harness::{CALL_TIMEOUT, LOAD_USER, Launch, PgSchema, Server, add_human};
+use crate::calls::{Call, PROTOCOLS, Protocol, invoke};
+use crate::harness::{CALL_TIMEOUT, LOAD_USER, Launch, Outcome, PgSchema, Server, add_human};
 use base64::Engine;
 use bytes::{Buf, Bytes};
 use http::HeaderMap;
@@ -175,18 +176,13 @@ fn grpc_answer(protocol: Grpc, answer: &Answer) -> (i32, String) {
     (code, message)
 }
 
-/// The server still answers, with authentication, over REST and gRPC.
+/// The server still answers, with authentication, over every protocol.
 async fn assert_serving(server: &mut Server) {
     assert!(server.is_running(), "the server is still running");
-    let admin = server.admin();
-    let (status, _, org) =
-        server.rest("GET", "/management/v1/orgs/me", &[("authorization", admin.as_str())], None).await;
-    assert_eq!(status, 200, "still serving REST: {org:?}");
-    let mut request = tonic::Request::new(pb::GetMyOrgRequest {});
-    request.metadata_mut().insert("authorization", admin.parse().expect("ascii"));
-    let mut client = server.grpc_client().await;
-    let answer = tokio::time::timeout(CALL_TIMEOUT, client.get_my_org(request)).await.expect("no hang");
-    assert!(answer.is_ok(), "still serving gRPC: {answer:?}");
+    for protocol in PROTOCOLS {
+        let outcome = admin_call(server, protocol, &Call::GetMyOrg).await;
+        assert_eq!(outcome.code, 0, "still serving {protocol:?}: {outcome:?}");
+    }
 }
 
 fn update(user_id: &str, first_name: &str) -> pb::UpdateHumanProfileRequest {
@@ -445,92 +441,33 @@ async fn huge_repeated_and_non_utf8_headers_are_refused_or_read_safely() {
     assert_serving(&mut server).await;
 }
 
-/// How one protocol sends a request naming a user and reads the outcome.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Protocol {
-    Rest,
-    Grpc,
-    GrpcWeb,
-}
-
-const PROTOCOLS: [Protocol; 3] = [Protocol::Rest, Protocol::Grpc, Protocol::GrpcWeb];
-
-fn percent_encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
+/// `call` as the admin over `protocol`, checked for the shape of a client's fault: REST errors
+/// are JSON below 500, gRPC codes never name a server fault.
+async fn admin_call(server: &Server, protocol: Protocol, call: &Call) -> Outcome {
+    let admin = server.admin();
+    let reply = invoke(server, protocol, call, &[("authorization", admin.as_str())]).await;
+    let outcome = reply.outcome;
+    assert!(!SERVER_FAULT_CODES.contains(&outcome.code), "{protocol:?} {:?}: {outcome:?}", call.rpc());
+    if protocol == Protocol::Rest && outcome.code != 0 {
+        let status = reply.status.expect("REST has a status");
+        assert!(status < 500, "HTTP {status}: {outcome:?}");
+        let content_type = reply.headers.get("content-type").and_then(|v| v.to_str().ok());
+        assert_eq!(content_type, Some("application/json"), "{outcome:?}");
+    }
+    outcome
 }
 
 /// `GetHumanProfile` of `id` over `protocol`: the code, message and (on success) the profile.
 async fn get_profile(server: &Server, protocol: Protocol, id: &str) -> (i32, String, Value) {
-    let admin = server.admin();
-    match protocol {
-        Protocol::Rest => {
-            let path = format!("/management/v1/users/{}/profile", percent_encode(id));
-            let answer = send(server, false, "GET", &path, &[("authorization", &admin)], Vec::new()).await;
-            if answer.status == 200 {
-                let json: Value = serde_json::from_slice(&answer.body).expect("json");
-                return (0, String::new(), json["profile"].clone());
-            }
-            let (code, message) = rest_error(answer.status, Some(&answer.headers), &answer.body);
-            (code, message, Value::Null)
-        }
-        Protocol::Grpc | Protocol::GrpcWeb => {
-            let request = pb::GetHumanProfileRequest { user_id: id.to_owned() };
-            let outcome = if protocol == Protocol::Grpc {
-                let mut client = server.grpc_client().await;
-                let mut request = tonic::Request::new(request);
-                request.metadata_mut().insert("authorization", admin.parse().expect("ascii"));
-                crate::harness::from_tonic(
-                    tokio::time::timeout(CALL_TIMEOUT, client.get_human_profile(request)).await.expect("no hang"),
-                )
-            } else {
-                let metadata = [("authorization", admin.as_str())];
-                let call = server.grpc_web::<pb::GetHumanProfileResponse>("GetHumanProfile", &request, &metadata);
-                tokio::time::timeout(CALL_TIMEOUT, call).await.expect("no hang")
-            };
-            assert!(!SERVER_FAULT_CODES.contains(&outcome.code), "{protocol:?} {id:?}: {outcome:?}");
-            (outcome.code, outcome.message, outcome.body.get("profile").cloned().unwrap_or(Value::Null))
-        }
-    }
+    let outcome = admin_call(server, protocol, &Call::get_profile(id)).await;
+    let profile = outcome.body.get("profile").cloned().filter(|_| outcome.code == 0).unwrap_or(Value::Null);
+    (outcome.code, outcome.message, profile)
 }
 
 /// `UpdateHumanProfile` over `protocol` with these values: code and message.
 async fn put_profile(server: &Server, protocol: Protocol, request: &pb::UpdateHumanProfileRequest) -> (i32, String) {
-    let admin = server.admin();
-    match protocol {
-        Protocol::Rest => {
-            let mut body = serde_json::to_value(request).expect("json");
-            if let Value::Object(map) = &mut body {
-                map.remove("userId");
-            }
-            let path = format!("/management/v1/users/{}/profile", percent_encode(&request.user_id));
-            let headers = [("authorization", admin.as_str()), ("content-type", "application/json")];
-            let answer = send(server, false, "PUT", &path, &headers, body.to_string().into_bytes()).await;
-            if answer.status == 200 {
-                return (0, String::new());
-            }
-            rest_error(answer.status, Some(&answer.headers), &answer.body)
-        }
-        Protocol::Grpc => {
-            let mut client = server.grpc_client().await;
-            let mut grpc = tonic::Request::new(request.clone());
-            grpc.metadata_mut().insert("authorization", admin.parse().expect("ascii"));
-            let outcome = crate::harness::from_tonic(
-                tokio::time::timeout(CALL_TIMEOUT, client.update_human_profile(grpc)).await.expect("no hang"),
-            );
-            assert!(!SERVER_FAULT_CODES.contains(&outcome.code), "{outcome:?}");
-            (outcome.code, outcome.message)
-        }
-        Protocol::GrpcWeb => {
-            let metadata = [("authorization", admin.as_str())];
-            let call = server.grpc_web::<pb::UpdateHumanProfileResponse>("UpdateHumanProfile", request, &metadata);
-            let outcome = tokio::time::timeout(CALL_TIMEOUT, call).await.expect("no hang");
-            assert!(!SERVER_FAULT_CODES.contains(&outcome.code), "{outcome:?}");
-            (outcome.code, outcome.message)
-        }
-    }
+    let outcome = admin_call(server, protocol, &Call::UpdateHumanProfile(request.clone())).await;
+    (outcome.code, outcome.message)
 }
 
 /// A server on PostgreSQL (when configured) or SQLite; the schema must outlive the server.

@@ -4,85 +4,12 @@
 //! and message the contract gives; the instance owner (the positive control) does reach B, so
 //! the denials are not an accident of the set-up.
 
-use crate::harness::{Outcome, Server, from_tonic, machine_bearer};
-use persona_api_grpc::pb::zitadel::change::v1::ChangeQuery;
-use persona_api_grpc::pb::zitadel::management::v1 as pb;
+use crate::calls::{Call, PROTOCOLS, Protocol, RPCS, Rpc, Target, intruder, invoke};
+use crate::harness::{Outcome, Server, machine_bearer};
 use serde_json::{Value, json};
-use tonic::metadata::{MetadataKey, MetadataValue};
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Protocol {
-    Rest,
-    Grpc,
-    GrpcWeb,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Rpc {
-    UpdateHumanProfile,
-    GetHumanProfile,
-    AddHumanUser,
-    ImportHumanUser,
-    GetUserById,
-    RemoveUser,
-    ListUserChanges,
-    AddMachineUser,
-    AddPersonalAccessToken,
-    AddOrg,
-    GetMyOrg,
-    AddOrgMember,
-    Healthz,
-}
-
-pub(crate) const RPCS: [Rpc; 13] = [
-    Rpc::UpdateHumanProfile,
-    Rpc::GetHumanProfile,
-    Rpc::AddHumanUser,
-    Rpc::ImportHumanUser,
-    Rpc::GetUserById,
-    Rpc::RemoveUser,
-    Rpc::ListUserChanges,
-    Rpc::AddMachineUser,
-    Rpc::AddPersonalAccessToken,
-    Rpc::AddOrg,
-    Rpc::GetMyOrg,
-    Rpc::AddOrgMember,
-    Rpc::Healthz,
-];
-
-/// The objects a call aims at: a human and a machine user of `org`, and the roles
-/// `AddOrgMember` grants (to the human).
-pub(crate) struct Target {
-    pub(crate) org: String,
-    pub(crate) human: String,
-    pub(crate) machine: String,
-    pub(crate) roles: Vec<String>,
-}
-
-/// One call's request, as every protocol sends it: REST method, path and body, and the
-/// protobuf message for gRPC and gRPC-Web.
-fn human_json(user_name: &str) -> Value {
-    json!({"userName": user_name, "profile": {"firstName": "Eve", "lastName": "Intruder"}, "email": {"email": "eve@example.com"}})
-}
-
-fn human_profile() -> pb::add_human_user_request::Profile {
-    pb::add_human_user_request::Profile {
-        first_name: "Eve".to_owned(),
-        last_name: "Intruder".to_owned(),
-        ..Default::default()
-    }
-}
-
-fn add_metadata<T>(request: &mut tonic::Request<T>, metadata: &[(&str, &str)]) {
-    for (key, value) in metadata {
-        let key = MetadataKey::from_bytes(key.as_bytes()).expect("metadata key");
-        let value: MetadataValue<_> = value.parse().expect("ascii metadata");
-        request.metadata_mut().insert(key, value);
-    }
-}
-
-/// Calls `rpc` over `protocol` with `metadata`; `unique` makes created names distinct.
-pub(crate) async fn call(
+/// Makes the matrix's call of `rpc` aimed at `target` over `protocol` with `metadata`.
+async fn call(
     server: &Server,
     protocol: Protocol,
     rpc: Rpc,
@@ -90,138 +17,7 @@ pub(crate) async fn call(
     metadata: &[(&str, &str)],
     unique: &str,
 ) -> Outcome {
-    let (hb, mb) = (target.human.as_str(), target.machine.as_str());
-    let user_name = format!("eve-{unique}-{rpc:?}").to_lowercase();
-    if protocol == Protocol::Rest {
-        let (method, path, body): (&str, String, Option<Value>) = match rpc {
-            Rpc::UpdateHumanProfile => (
-                "PUT",
-                format!("/management/v1/users/{hb}/profile"),
-                Some(json!({"firstName": "Eve", "lastName": "Intruder", "displayName": "pwned"})),
-            ),
-            Rpc::GetHumanProfile => ("GET", format!("/management/v1/users/{hb}/profile"), None),
-            Rpc::AddHumanUser => ("POST", "/management/v1/users/human".to_owned(), Some(human_json(&user_name))),
-            Rpc::ImportHumanUser => {
-                ("POST", "/management/v1/users/human/_import".to_owned(), Some(human_json(&user_name)))
-            }
-            Rpc::GetUserById => ("GET", format!("/management/v1/users/{hb}"), None),
-            Rpc::RemoveUser => ("DELETE", format!("/management/v1/users/{hb}"), None),
-            Rpc::ListUserChanges => ("POST", format!("/management/v1/users/{hb}/changes/_search"), Some(json!({}))),
-            Rpc::AddMachineUser => {
-                ("POST", "/management/v1/users/machine".to_owned(), Some(json!({"userName": user_name, "name": "bot"})))
-            }
-            Rpc::AddPersonalAccessToken => ("POST", format!("/management/v1/users/{mb}/pats"), Some(json!({}))),
-            Rpc::AddOrg => ("POST", "/management/v1/orgs".to_owned(), Some(json!({"name": format!("Evil {unique}")}))),
-            Rpc::GetMyOrg => ("GET", "/management/v1/orgs/me".to_owned(), None),
-            Rpc::AddOrgMember => (
-                "POST",
-                "/management/v1/orgs/me/members".to_owned(),
-                Some(json!({"userId": hb, "roles": target.roles})),
-            ),
-            Rpc::Healthz => ("GET", "/management/v1/healthz".to_owned(), None),
-        };
-        return server.rest(method, &path, metadata, body).await.2;
-    }
-    macro_rules! grpc {
-        ($method:ident, $name:literal, $response:ty, $request:expr) => {{
-            let request = $request;
-            if protocol == Protocol::Grpc {
-                let mut client = server.grpc_client().await;
-                let mut request = tonic::Request::new(request);
-                add_metadata(&mut request, metadata);
-                from_tonic(client.$method(request).await)
-            } else {
-                server.grpc_web::<$response>($name, &request, metadata).await
-            }
-        }};
-    }
-    match rpc {
-        Rpc::UpdateHumanProfile => grpc!(
-            update_human_profile,
-            "UpdateHumanProfile",
-            pb::UpdateHumanProfileResponse,
-            pb::UpdateHumanProfileRequest {
-                user_id: hb.to_owned(),
-                first_name: "Eve".to_owned(),
-                last_name: "Intruder".to_owned(),
-                display_name: "pwned".to_owned(),
-                ..Default::default()
-            }
-        ),
-        Rpc::GetHumanProfile => grpc!(
-            get_human_profile,
-            "GetHumanProfile",
-            pb::GetHumanProfileResponse,
-            pb::GetHumanProfileRequest { user_id: hb.to_owned() }
-        ),
-        Rpc::AddHumanUser => grpc!(
-            add_human_user,
-            "AddHumanUser",
-            pb::AddHumanUserResponse,
-            pb::AddHumanUserRequest {
-                user_name: user_name.clone(),
-                profile: Some(human_profile()),
-                email: Some(pb::add_human_user_request::Email {
-                    email: "eve@example.com".to_owned(),
-                    is_email_verified: false
-                }),
-                ..Default::default()
-            }
-        ),
-        Rpc::ImportHumanUser => grpc!(
-            import_human_user,
-            "ImportHumanUser",
-            pb::ImportHumanUserResponse,
-            pb::ImportHumanUserRequest {
-                user_name: user_name.clone(),
-                profile: Some(pb::import_human_user_request::Profile {
-                    first_name: "Eve".to_owned(),
-                    last_name: "Intruder".to_owned(),
-                    ..Default::default()
-                }),
-                email: Some(pb::import_human_user_request::Email {
-                    email: "eve@example.com".to_owned(),
-                    is_email_verified: false
-                }),
-                ..Default::default()
-            }
-        ),
-        Rpc::GetUserById => {
-            grpc!(get_user_by_id, "GetUserByID", pb::GetUserByIdResponse, pb::GetUserByIdRequest { id: hb.to_owned() })
-        }
-        Rpc::RemoveUser => {
-            grpc!(remove_user, "RemoveUser", pb::RemoveUserResponse, pb::RemoveUserRequest { id: hb.to_owned() })
-        }
-        Rpc::ListUserChanges => grpc!(
-            list_user_changes,
-            "ListUserChanges",
-            pb::ListUserChangesResponse,
-            pb::ListUserChangesRequest { user_id: hb.to_owned(), query: Some(ChangeQuery::default()) }
-        ),
-        Rpc::AddMachineUser => grpc!(
-            add_machine_user,
-            "AddMachineUser",
-            pb::AddMachineUserResponse,
-            pb::AddMachineUserRequest { user_name: user_name.clone(), name: "bot".to_owned(), ..Default::default() }
-        ),
-        Rpc::AddPersonalAccessToken => grpc!(
-            add_personal_access_token,
-            "AddPersonalAccessToken",
-            pb::AddPersonalAccessTokenResponse,
-            pb::AddPersonalAccessTokenRequest { user_id: mb.to_owned(), expiration_date: None }
-        ),
-        Rpc::AddOrg => {
-            grpc!(add_org, "AddOrg", pb::AddOrgResponse, pb::AddOrgRequest { name: format!("Evil {unique}") })
-        }
-        Rpc::GetMyOrg => grpc!(get_my_org, "GetMyOrg", pb::GetMyOrgResponse, pb::GetMyOrgRequest {}),
-        Rpc::AddOrgMember => grpc!(
-            add_org_member,
-            "AddOrgMember",
-            pb::AddOrgMemberResponse,
-            pb::AddOrgMemberRequest { user_id: hb.to_owned(), roles: target.roles.clone() }
-        ),
-        Rpc::Healthz => grpc!(healthz, "Healthz", pb::HealthzResponse, pb::HealthzRequest {}),
-    }
+    invoke(server, protocol, &Call::aimed_at(rpc, target, unique), metadata).await.outcome
 }
 
 /// A caller of org A: its roles there (none: a member of nothing).
@@ -288,7 +84,7 @@ async fn members_of_one_org_never_read_or_change_another_orgs_data() {
     let (_, _, created) = server.rest("POST", "/management/v1/orgs", &admin_headers, Some(json!({"name": "B"}))).await;
     let org_b = created.ok()["id"].as_str().expect("org B").to_owned();
     let in_b = [("authorization", admin.as_str()), ("x-zitadel-orgid", org_b.as_str())];
-    let (_, _, human) = server.rest("POST", "/management/v1/users/human", &in_b, Some(human_json("victim"))).await;
+    let human = invoke(&server, Protocol::Rest, &Call::AddHumanUser(intruder("victim")), &in_b).await.outcome;
     let (_, _, machine) = server
         .rest("POST", "/management/v1/users/machine", &in_b, Some(json!({"userName": "victim-bot", "name": "bot"})))
         .await;
@@ -307,7 +103,7 @@ async fn members_of_one_org_never_read_or_change_another_orgs_data() {
         member(&server, "a-nobody", &[]).await,
     ];
     let mut calls = 0;
-    for protocol in [Protocol::Rest, Protocol::Grpc, Protocol::GrpcWeb] {
+    for protocol in PROTOCOLS {
         for (m, caller) in members.iter().enumerate() {
             for header in [None, Some(org_b.as_str())] {
                 for rpc in RPCS {
@@ -338,7 +134,7 @@ async fn members_of_one_org_never_read_or_change_another_orgs_data() {
             }
         }
     }
-    assert_eq!(calls, 3 * 4 * 2 * RPCS.len());
+    assert_eq!(calls, PROTOCOLS.len() * members.len() * 2 * RPCS.len());
     assert_eq!(snapshot(&server, &target).await, before, "B's data is unchanged");
 
     // The positive control: the instance owner does reach B's objects through the header, and
@@ -365,9 +161,8 @@ async fn members_of_one_org_never_read_or_change_another_orgs_data() {
         let (_, _, pat) = server.rest("POST", &format!("/management/v1/users/{id}/pats"), &in_b, Some(json!({}))).await;
         format!("Bearer {}", pat.ok()["token"].as_str().expect("token"))
     };
-    let (_, _, a_human) =
-        server.rest("POST", "/management/v1/users/human", &admin_headers, Some(human_json("a-human"))).await;
-    let a_human = a_human.ok()["userId"].as_str().expect("id").to_owned();
+    let a_human = invoke(&server, Protocol::Rest, &Call::AddHumanUser(intruder("a-human")), &admin_headers).await;
+    let a_human = a_human.outcome.ok()["userId"].as_str().expect("id").to_owned();
     let reverse = Target { org: org_a.clone(), human: a_human, machine: String::new(), roles: Vec::new() };
     for header in [None, Some(org_a.as_str())] {
         let mut metadata = vec![("authorization", b_owner.as_str())];

@@ -2,8 +2,8 @@
 //! org and permission come before validation, on every RPC and protocol, so a caller without a
 //! token or without the permission learns nothing about its request.
 
+use crate::calls::{Call, PROTOCOLS, RPCS, Rpc, Target, invoke};
 use crate::harness::{Server, machine_bearer};
-use crate::isolation::{Protocol, RPCS, Rpc, Target, call};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unauthenticated_and_unauthorised_callers_are_refused_before_validation() {
@@ -18,9 +18,10 @@ async fn unauthenticated_and_unauthorised_callers_are_refused_before_validation(
         machine: too_long,
         roles: vec!["NO_SUCH_ROLE".to_owned()],
     };
-    for protocol in [Protocol::Rest, Protocol::Grpc, Protocol::GrpcWeb] {
+    for protocol in PROTOCOLS {
         for rpc in RPCS.into_iter().filter(|rpc| *rpc != Rpc::Healthz) {
-            let outcome = call(&server, protocol, rpc, &target, &[], "order").await;
+            let call = Call::aimed_at(rpc, &target, "order");
+            let outcome = invoke(&server, protocol, &call, &[]).await.outcome;
             let case = format!("{protocol:?} {rpc:?} without a token");
             assert_eq!((outcome.code, outcome.message.as_str()), (16, "auth header missing"), "{case}");
 
@@ -29,7 +30,7 @@ async fn unauthenticated_and_unauthorised_callers_are_refused_before_validation(
             if readonly {
                 continue;
             }
-            let outcome = call(&server, protocol, rpc, &target, &[("authorization", &viewer)], "order").await;
+            let outcome = invoke(&server, protocol, &call, &[("authorization", &viewer)]).await.outcome;
             let case = format!("{protocol:?} {rpc:?} by a viewer");
             assert_eq!(
                 (outcome.code, outcome.message.as_str()),

@@ -7,8 +7,8 @@
 //! code. The instance's last `IAM_OWNER` cannot be removed, and `persona admin token` recovers an
 //! instance on SQLite and PostgreSQL.
 
+use crate::calls::{Call, PROTOCOLS, Rpc, Target, invoke};
 use crate::harness::{ADA, Launch, PgSchema, Server, add_human, add_machine, machine_bearer, open_store};
-use crate::isolation::{Protocol, Rpc, Target, call};
 use serde_json::json;
 use std::collections::BTreeSet;
 
@@ -174,7 +174,7 @@ async fn no_role_reaches_a_permission_it_does_not_hold() {
 
     let mut targets = Targets { org, made: 0 };
     let mut calls = 0;
-    for protocol in [Protocol::Rest, Protocol::Grpc, Protocol::GrpcWeb] {
+    for protocol in PROTOCOLS {
         for &target_role in &targets_roles {
             let mut target = targets.make(&server, target_role).await;
             for (caller_role, bearer) in &callers {
@@ -184,7 +184,8 @@ async fn no_role_reaches_a_permission_it_does_not_hold() {
                     }
                     let metadata = [("authorization", bearer.as_str())];
                     let unique = format!("{protocol:?}-{calls}");
-                    let outcome = call(&server, protocol, op.rpc(), &target, &metadata, &unique).await;
+                    let call = Call::aimed_at(op.rpc(), &target, &unique);
+                    let outcome = invoke(&server, protocol, &call, &metadata).await.outcome;
                     let want = expected(op, *caller_role, target_role);
                     let case = format!("{protocol:?}: {caller_role:?} does {op:?} to {target_role:?}");
                     assert_eq!((outcome.code, outcome.message.as_str()), want, "{case}: {outcome:?}");
@@ -196,7 +197,7 @@ async fn no_role_reaches_a_permission_it_does_not_hold() {
             }
         }
     }
-    assert_eq!(calls, 3 * targets_roles.len() * callers.len() * ops.len());
+    assert_eq!(calls, PROTOCOLS.len() * targets_roles.len() * callers.len() * ops.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,7 +56,7 @@ async fn call(
     if let Some(org) = org {
         metadata.push(("x-zitadel-orgid", org));
     }
-    invoke(server, protocol, &Call::Update(request.clone()), &metadata).await.0
+    invoke(server, protocol, &Call::UpdateHumanProfile(request.clone()), &metadata).await.outcome
 }
 
 /// What a case expects: success with a sequence, or an error.
@@ -275,13 +275,12 @@ async fn viewers_can_read_profiles_over_every_protocol() {
     let scene = scene(&server).await;
     let user = add_human(&server, None, "readable", ADA).await;
     for protocol in PROTOCOLS {
-        let (outcome, etag) =
-            invoke(&server, protocol, &Call::GetProfile(user.clone()), &[("authorization", &scene.viewer)]).await;
-        let body = outcome.ok();
+        let reply = invoke(&server, protocol, &Call::get_profile(&user), &[("authorization", &scene.viewer)]).await;
+        let body = reply.outcome.ok();
         assert_eq!(body["profile"]["firstName"], "Ada", "{protocol:?}");
         assert_eq!(body["details"]["sequence"], "1", "{protocol:?}");
         if protocol == Protocol::Rest {
-            assert_eq!(etag.as_deref(), Some("\"1\""), "GET profile returns the ETag");
+            assert_eq!(reply.etag(), Some("\"1\""), "GET profile returns the ETag");
         }
     }
 }

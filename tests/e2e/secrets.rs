@@ -7,6 +7,7 @@
 //! time of the lookup says nothing about the stored token. The tests below show that the
 //! database holds exactly `sha256(token)` and nothing else of it.
 
+use crate::calls::{Call, Protocol, invoke};
 use crate::harness::{Launch, PgSchema, Server, add_machine};
 use persona_api_grpc::pb::zitadel::management::v1 as pb;
 use persona_domain::auth::TokenHash;
@@ -26,10 +27,7 @@ async fn org_read_codes(server: &Server, token: &str) -> (i32, i32) {
     let authorization = format!("Bearer {token}");
     let (_, _, rest) =
         server.rest("GET", "/management/v1/orgs/me", &[("authorization", authorization.as_str())], None).await;
-    let mut client = server.grpc_client().await;
-    let mut request = tonic::Request::new(pb::GetMyOrgRequest {});
-    request.metadata_mut().insert("authorization", authorization.parse().expect("ascii"));
-    let grpc = crate::harness::from_tonic(client.get_my_org(request).await);
+    let grpc = invoke(server, Protocol::Grpc, &Call::GetMyOrg, &[("authorization", &authorization)]).await.outcome;
     if rest.code != 0 {
         assert_eq!(rest.message, "Errors.Token.Invalid (AUTH-7fs1e)");
     }
@@ -191,20 +189,16 @@ async fn no_token_or_profile_value_reaches_the_logs_at_trace_level() {
     let json_headers = [("authorization", admin.as_str()), ("content-type", "application/json")];
     assert_eq!(server.request("PUT", &path, &json_headers, bad).await.expect("answer").0, 400);
     // gRPC and gRPC-Web as well.
-    let mut client = server.grpc_client().await;
-    let mut request = tonic::Request::new(pb::UpdateHumanProfileRequest {
+    let update = Call::UpdateHumanProfile(pb::UpdateHumanProfileRequest {
         user_id: user.clone(),
         first_name: secrets[7].to_owned(),
         last_name: secrets[1].to_owned(),
         display_name: secrets[3].to_owned(),
         ..Default::default()
     });
-    request.metadata_mut().insert("authorization", admin.parse().expect("ascii"));
-    assert!(client.update_human_profile(request).await.is_ok());
-    let read = pb::GetHumanProfileRequest { user_id: user.clone() };
-    let web =
-        server.grpc_web::<pb::GetHumanProfileResponse>("GetHumanProfile", &read, &[("authorization", &wrong)]).await;
-    assert_eq!(web.code, 16);
+    assert_eq!(invoke(&server, Protocol::Grpc, &update, &headers).await.outcome.code, 0);
+    let web = invoke(&server, Protocol::GrpcWeb, &Call::get_profile(&user), &[("authorization", &wrong)]).await;
+    assert_eq!(web.outcome.code, 16);
     let (_, pat) = machine_with_token(&server, "logged-bot", None).await;
     assert_eq!(org_read_codes(&server, &pat).await, (0, 0));
     server.restart().await;
