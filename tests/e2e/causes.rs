@@ -13,7 +13,6 @@ async fn a_storage_failure_is_generic_on_the_wire_and_specific_in_the_log() {
     };
     let server = Server::launch(Launch {
         database_url: Some(schema.url()),
-        capture_logs: true,
         env: vec![("PERSONA_LOG__LEVEL".to_owned(), "info".to_owned())],
         ..Launch::default()
     })

@@ -1,52 +1,66 @@
-//! Starts the real `persona` binary on a free port with a fresh database, and speaks to it the
-//! three ways clients do: REST/JSON over HTTP/1.1, native gRPC over h2c, and gRPC-Web.
+//! Starts the real `persona` binary and speaks to it the three ways clients do: REST/JSON over
+//! HTTP/1.1, native gRPC over h2c, and gRPC-Web. [`Server`] is the one launcher of the suite:
+//! a free port, a data directory and database of its own, captured logs, restart and
+//! `kill -9`, signals and the exit status, TLS, extra arguments (a configuration file), and the
+//! `/metrics` helpers; [`run`] runs the binary's commands that end by themselves.
 
 use base64::Engine;
 use bytes::{Buf, Bytes};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Empty, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use persona_api_grpc::pb::google::rpc::{BadRequest, Status as RpcStatus};
 use persona_api_grpc::pb::zitadel::management::v1::UpdateHumanProfileRequest;
 use persona_api_grpc::pb::zitadel::management::v1::management_service_client::ManagementServiceClient;
 use persona_api_grpc::pb::zitadel::v1::ErrorDetail;
 use prost::Message;
 use serde_json::{Value, json};
+use std::io::Write;
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::ClientConfig;
+use tokio_rustls::rustls::pki_types::ServerName;
 use tonic::transport::Channel;
 
-/// A running server with its own data directory; killed when dropped.
+/// A running `persona serve` with its own data directory; killed when dropped.
 pub struct Server {
     pub address: String,
     pub admin_token: String,
     pub dir: TempDir,
     child: Child,
     http: HttpClient,
-    /// The environment it was started with (for [`Server::restart`]), `PERSONA_LISTEN` aside.
+    /// The environment and arguments it was started with (for [`Server::restart`] and
+    /// [`Server::cli`]), `PERSONA_LISTEN` aside.
     env: Vec<(String, String)>,
-    /// Everything it wrote to stderr, when started with [`Launch::capture_logs`].
-    logs: Option<Arc<Mutex<Vec<u8>>>>,
+    args: Vec<String>,
+    tls: Option<Arc<ClientConfig>>,
+    /// Everything it wrote to standard error, over all its starts.
+    logs: Arc<Mutex<Vec<u8>>>,
 }
 
-/// How to start a server beyond [`Server::start_with`]: another database, a token from the
-/// instance that set the database up, captured logs.
-#[derive(Debug, Default, Clone)]
+/// How to start a server beyond [`Server::start_with`].
+#[derive(Debug, Default)]
 pub struct Launch {
     /// `PERSONA_DATABASE__URL`; `None`: a SQLite file in the server's data directory.
     pub database_url: Option<String>,
     /// The admin token when another instance bootstrapped the database (no token file then).
     pub admin_token: Option<String>,
-    /// Keep stderr for [`Server::logs`] instead of discarding it.
-    pub capture_logs: bool,
-    /// More environment variables (they win over the defaults).
+    /// More environment variables; they win over the defaults (`info` logs, the database, the
+    /// admin token file in the data directory).
     pub env: Vec<(String, String)>,
+    /// Arguments after `serve` (such as `--config FILE`).
+    pub args: Vec<String>,
+    /// Set when the listener speaks TLS: the start is then awaited with a TLS probe.
+    pub tls: Option<Arc<ClientConfig>>,
+    /// The data directory (`persona.db`, `admin.pat`); a fresh one when `None`.
+    pub dir: Option<TempDir>,
 }
 
 impl Drop for Server {
@@ -90,34 +104,103 @@ pub async fn http_request(
     Ok((status, headers, body))
 }
 
-/// Spawns `persona serve` with exactly `env` on a free loopback port; stderr goes to `logs`
-/// when given, else to the test's stderr under `TEST_LOG`, else nowhere.
-fn spawn(env: &[(String, String)], logs: Option<&Arc<Mutex<Vec<u8>>>>) -> (String, Child) {
-    let address = format!("127.0.0.1:{}", free_port());
-    let mut command = Command::new(env!("CARGO_BIN_EXE_persona"));
-    command.arg("serve").env_clear().envs(env.iter().map(|(k, v)| (k, v))).env("PERSONA_LISTEN", &address);
-    let stderr = if logs.is_some() {
-        Stdio::piped()
-    } else if std::env::var_os("TEST_LOG").is_some() {
-        Stdio::inherit()
+/// `GET path` over TLS, HTTP/2 when `http2` (by ALPN) and HTTP/1.1 otherwise: status and
+/// protocol version.
+pub async fn get_over_tls(
+    address: &str,
+    config: Arc<ClientConfig>,
+    path: &str,
+    http2: bool,
+) -> Result<(u16, http::Version), String> {
+    let mut config = (*config).clone();
+    config.alpn_protocols = vec![if http2 { b"h2".to_vec() } else { b"http/1.1".to_vec() }];
+    let tcp = tokio::net::TcpStream::connect(address).await.map_err(|e| e.to_string())?;
+    let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    let tls = TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| e.to_string())?;
+    let request = http::Request::get(format!("https://localhost{path}"))
+        .header("host", "localhost")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let response = if http2 {
+        let (mut sender, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        sender.send_request(request).await.map_err(|e| e.to_string())?
     } else {
-        Stdio::null()
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        sender.send_request(request).await.map_err(|e| e.to_string())?
     };
-    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr).kill_on_drop(true);
-    let mut child = command.spawn().expect("the persona binary starts");
-    if let (Some(logs), Some(mut pipe)) = (logs, child.stderr.take()) {
-        let logs = Arc::clone(logs);
-        tokio::spawn(async move {
-            let mut chunk = vec![0u8; 8192];
-            while let Ok(n) = tokio::io::AsyncReadExt::read(&mut pipe, &mut chunk).await {
-                if n == 0 {
-                    break;
-                }
-                logs.lock().expect("log buffer").extend_from_slice(&chunk[..n]);
-            }
-        });
+    let status = response.status().as_u16();
+    let version = response.version();
+    response.into_body().collect().await.map_err(|e| e.to_string())?;
+    Ok((status, version))
+}
+
+/// The binary with `args`, a clean environment (only `PATH`) and `env` on top.
+fn command<K: AsRef<str>, V: AsRef<str>>(args: &[&str], env: &[(K, V)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_persona"));
+    command.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default()).stdin(Stdio::null());
+    for (key, value) in env {
+        command.env(key.as_ref(), value.as_ref());
     }
+    command
+}
+
+/// Runs a command that should end by itself (`config`, `migrate`, `--help`, a failing start)
+/// with a clean environment and `env`: its exit status and output.
+pub async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = command(args, env);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .expect("the command ends within 30 s")
+        .expect("the binary runs")
+}
+
+/// Writes `text` to `name` in `dir` (a configuration file, a certificate) and returns its path.
+pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write a file");
+    path
+}
+
+/// Spawns `persona serve <args>` with exactly `env` on a free loopback port; its standard
+/// error is appended to `logs` (and echoed to the test's under `TEST_LOG`).
+fn spawn(env: &[(String, String)], args: &[String], logs: &Arc<Mutex<Vec<u8>>>) -> (String, Child) {
+    let address = format!("127.0.0.1:{}", free_port());
+    let mut all = vec!["serve"];
+    all.extend(args.iter().map(String::as_str));
+    let mut command = command(&all, env);
+    command.env("PERSONA_LISTEN", &address).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
+    let mut child = command.spawn().expect("the persona binary starts");
+    let mut pipe = child.stderr.take().expect("piped standard error");
+    let logs = Arc::clone(logs);
+    let echo = std::env::var_os("TEST_LOG").is_some();
+    tokio::spawn(async move {
+        let mut chunk = vec![0u8; 8192];
+        while let Ok(n) = tokio::io::AsyncReadExt::read(&mut pipe, &mut chunk).await {
+            if n == 0 {
+                break;
+            }
+            if echo {
+                let _ = std::io::stderr().write_all(&chunk[..n]);
+            }
+            logs.lock().expect("log buffer").extend_from_slice(&chunk[..n]);
+        }
+    });
     (address, child)
+}
+
+/// The log level of a server whose test sets none: `info` (the operator tests read its lines),
+/// or `debug` / `trace` when `TEST_LOG` asks for that.
+fn default_log_level() -> String {
+    match std::env::var("TEST_LOG").as_deref() {
+        Ok(level @ ("debug" | "trace")) => level.to_owned(),
+        _ => "info".to_owned(),
+    }
 }
 
 /// What a call answered, whatever the protocol: code 0 with the response message as JSON, or
@@ -141,32 +224,44 @@ impl Outcome {
 }
 
 impl Server {
+    /// A server with the defaults: SQLite in a fresh data directory.
     pub async fn start() -> Self {
-        Self::start_with(&[]).await
+        Self::launch(Launch::default()).await
     }
 
+    /// A server with `extra_env` on top of the defaults.
     pub async fn start_with(extra_env: &[(&str, &str)]) -> Self {
         let env = extra_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Self::launch(Launch { env, ..Launch::default() }).await
     }
 
-    /// Starts a server as `launch` says, in a data directory of its own.
+    /// Starts a server as `launch` says and waits until it answers `/healthz`.
     pub async fn launch(launch: Launch) -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
+        let dir = launch.dir.unwrap_or_else(|| tempfile::tempdir().expect("temporary directory"));
         let pat: PathBuf = dir.path().join("admin.pat");
         let database = launch
             .database_url
             .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.path().join("persona.db").display()));
         let mut env = vec![
-            ("PATH".to_owned(), std::env::var("PATH").unwrap_or_default()),
             ("PERSONA_DATABASE__URL".to_owned(), database),
             ("PERSONA_BOOTSTRAP__ADMIN_PAT_PATH".to_owned(), pat.display().to_string()),
-            ("PERSONA_LOG__LEVEL".to_owned(), std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned())),
+            ("PERSONA_LOG__LEVEL".to_owned(), default_log_level()),
         ];
+        env.retain(|(key, _)| !launch.env.iter().any(|(k, _)| k == key));
         env.extend(launch.env);
-        let logs = launch.capture_logs.then(|| Arc::new(Mutex::new(Vec::new())));
-        let (address, child) = spawn(&env, logs.as_ref());
-        let mut server = Self { address, admin_token: String::new(), dir, child, http: http_client(), env, logs };
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (address, child) = spawn(&env, &launch.args, &logs);
+        let mut server = Self {
+            address,
+            admin_token: String::new(),
+            dir,
+            child,
+            http: http_client(),
+            env,
+            args: launch.args,
+            tls: launch.tls,
+            logs,
+        };
         server.wait_until_healthy().await;
         server.admin_token = match launch.admin_token {
             Some(token) => token,
@@ -183,7 +278,7 @@ impl Server {
     /// Starts the binary again on the same data directory, database and settings, on a new port.
     pub async fn restart(&mut self) {
         let _ = self.child.kill().await;
-        let (address, child) = spawn(&self.env, self.logs.as_ref());
+        let (address, child) = spawn(&self.env, &self.args, &self.logs);
         self.address = address;
         self.child = child;
         self.wait_until_healthy().await;
@@ -194,24 +289,45 @@ impl Server {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// What the server wrote to stderr so far (needs [`Launch::capture_logs`]).
+    /// Sends `signal` (`TERM`, `INT`) to the process.
+    pub async fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("the process runs").to_string();
+        let status = Command::new("kill").args([&format!("-{signal}"), &pid]).status().await.expect("kill runs");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
+    /// Waits for the process to exit by itself.
+    pub async fn exit_status(&mut self, within: Duration) -> ExitStatus {
+        let status = tokio::time::timeout(within, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("persona did not exit within {within:?}\n{}", self.logs()))
+            .expect("wait for the process");
+        // Let the log reader take the last lines.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status
+    }
+
+    /// What the server wrote to standard error so far.
     pub fn logs(&self) -> String {
-        let logs = self.logs.as_ref().expect("started with capture_logs");
-        String::from_utf8_lossy(&logs.lock().expect("log buffer")).into_owned()
+        String::from_utf8_lossy(&self.logs.lock().expect("log buffer")).into_owned()
     }
 
     async fn wait_until_healthy(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("persona exited during start: {status}");
+                panic!("persona exited during start: {status}\n{}", self.logs());
             }
-            if let Ok(response) = self.request("GET", "/healthz", &[], Bytes::new()).await
-                && response.0 == 200
-            {
+            let up = match &self.tls {
+                None => self.request("GET", "/healthz", &[], Bytes::new()).await.is_ok_and(|r| r.0 == 200),
+                Some(config) => get_over_tls(&self.address, config.clone(), "/healthz", false)
+                    .await
+                    .is_ok_and(|(status, _)| status == 200),
+            };
+            if up {
                 return;
             }
-            assert!(Instant::now() < deadline, "persona did not become healthy");
+            assert!(Instant::now() < deadline, "persona did not become healthy\n{}", self.logs());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -222,15 +338,8 @@ impl Server {
 
     /// Runs `persona <args>` on this server's database and configuration (as an operator on
     /// the same host would), while the server keeps serving.
-    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_persona"))
-            .args(args)
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .expect("the persona binary runs")
+    pub async fn cli(&self, args: &[&str]) -> Output {
+        command(args, &self.env).output().await.expect("the persona binary runs")
     }
 
     /// A new machine user holding instance-wide `role`, made with `persona admin token`: its id
@@ -248,6 +357,70 @@ impl Server {
         self.env.iter().find(|(k, _)| k == "PERSONA_DATABASE__URL").map(|(_, v)| v.clone()).expect("database URL")
     }
 
+    /// The SQLite file of the default database.
+    pub fn database_file(&self) -> PathBuf {
+        self.dir.path().join("persona.db")
+    }
+
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let (status, _, body) = self.request("GET", "/metrics", &[], Bytes::new()).await.expect("metrics");
+        assert_eq!(status, 200);
+        String::from_utf8(body.to_vec()).expect("UTF-8 metrics")
+    }
+
+    /// The value of the metric line that starts with `series` (name and labels), if any.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        self.metrics().await.lines().find_map(|line| {
+            let rest = line.strip_prefix(series)?;
+            rest.strip_prefix(' ')?.parse().ok()
+        })
+    }
+
+    /// Polls `/metrics` until `series` has at least `value`.
+    pub async fn wait_for_metric(&self, series: &str, value: f64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.metric(series).await.is_some_and(|v| v >= value) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{series} did not reach {value}:\n{}", self.metrics().await);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Polls `/metrics` until `series` is exactly `value` (within a bounded wait).
+    pub async fn wait_for_metric_value(&self, series: &str, value: f64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.metric(series).await == Some(value) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{series} did not come to {value}:\n{}", self.metrics().await);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the server handles exactly `count` requests besides the `/metrics` scrape.
+    pub async fn wait_for_in_flight_to_be(&self, count: u32) {
+        self.wait_for_metric_value("persona_requests_in_flight", f64::from(count + 1)).await;
+    }
+
+    /// Waits until the server handles `count` requests besides the `/metrics` scrape itself.
+    pub async fn wait_for_in_flight(&self, count: u32) {
+        self.wait_for_metric("persona_requests_in_flight", f64::from(count + 1)).await;
+    }
+
+    /// A REST call with the admin's token and a JSON body: status, headers, JSON.
+    pub async fn rest_as_admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, http::HeaderMap, Value) {
+        let auth = self.admin();
+        let headers = [("content-type", "application/json"), ("authorization", auth.as_str())];
+        let payload = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
+        let (status, headers, body) = self.request(method, path, &headers, payload).await.expect("REST request");
+        let json = serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("JSON body ({e}): {}", String::from_utf8_lossy(&body)));
+        (status, headers, json)
+    }
     /// A raw HTTP/1.1 request: status, headers, body.
     pub async fn request(
         &self,

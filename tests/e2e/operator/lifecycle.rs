@@ -1,7 +1,8 @@
 //! SIGTERM and SIGINT: stop accepting, let requests in flight finish within the grace period,
 //! exit 0.
 
-use super::process::{HeldRequest, Persona};
+use super::held::HeldRequest;
+use crate::harness::Server;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -17,7 +18,7 @@ async fn wait_until_refused(address: &str) {
 
 #[tokio::test]
 async fn sigterm_lets_the_request_in_flight_finish_and_exits_0() {
-    let mut server = Persona::start(&[]).await;
+    let mut server = Server::start().await;
     let auth = server.admin();
     let body = br#"{"name":"Created during shutdown"}"#;
     let held = HeldRequest::open(
@@ -46,7 +47,7 @@ async fn sigterm_lets_the_request_in_flight_finish_and_exits_0() {
 
 #[tokio::test]
 async fn sigint_waits_no_longer_than_the_grace_period() {
-    let mut server = Persona::start(&[("PERSONA_SHUTDOWN_GRACE_SECONDS", "1")]).await;
+    let mut server = Server::start_with(&[("PERSONA_SHUTDOWN_GRACE_SECONDS", "1")]).await;
     let auth = server.admin();
     // This body is never completed: only the grace period ends the wait.
     let _held = HeldRequest::open(

@@ -1,7 +1,7 @@
 //! JSON logs: one line per request in a span with protocol, RPC, route, org, request id,
 //! result code and latency; and never a token, password or profile value, at any level.
 
-use super::process::{Options, Persona};
+use crate::harness::{Launch, Server};
 use bytes::Bytes;
 use persona_api_grpc::pb::zitadel::management::v1 as pb;
 use persona_api_grpc::pb::zitadel::management::v1::management_service_client::ManagementServiceClient;
@@ -22,16 +22,19 @@ fn lines_with<'a>(lines: &'a [Value], field: &str, value: &str) -> Vec<&'a Value
 
 #[tokio::test]
 async fn json_logs_trace_each_request_and_never_hold_secrets() {
-    let options = Options {
-        env: vec![("PERSONA_LOG__FORMAT", "json".to_owned()), ("PERSONA_LOG__LEVEL", "trace".to_owned())],
-        ..Options::default()
+    let options = Launch {
+        env: vec![
+            ("PERSONA_LOG__FORMAT".to_owned(), "json".to_owned()),
+            ("PERSONA_LOG__LEVEL".to_owned(), "trace".to_owned()),
+        ],
+        ..Launch::default()
     };
-    let mut server = Persona::start_with(options).await;
+    let mut server = Server::launch(options).await;
     let admin = server.admin();
     let secrets = ["Firstname-Qx7", "Lastname-Qx7", "Nick-Qx7", "Display-Qx7", "qx7@example.com", "Hunter2-Qx7"];
 
     // REST, with the client's request id and an explicit org.
-    let (status, _, org) = server.rest("GET", "/management/v1/orgs/me", None).await;
+    let (status, _, org) = server.rest_as_admin("GET", "/management/v1/orgs/me", None).await;
     assert_eq!(status, 200);
     let org_id = org["org"]["id"].as_str().expect("org id").to_owned();
     let body = json!({
@@ -57,7 +60,7 @@ async fn json_logs_trace_each_request_and_never_hold_secrets() {
     // A password the import refuses, and a token that does not exist.
     let import = json!({"userName": "qx8", "profile": {"firstName": "A", "lastName": "B"},
         "email": {"email": "qx8@example.com"}, "password": secrets[5]});
-    let (status, generated, _) = server.rest("POST", "/management/v1/users/human/_import", Some(import)).await;
+    let (status, generated, _) = server.rest_as_admin("POST", "/management/v1/users/human/_import", Some(import)).await;
     assert_eq!(status, 400);
     let generated_id = generated["x-request-id"].to_str().expect("id").to_owned();
     assert_eq!(generated_id.len(), 32, "a generated request id: {generated_id}");

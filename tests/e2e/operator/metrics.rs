@@ -3,8 +3,9 @@
 //! back to zero however requests and connections end.
 
 use super::frames::{CANCEL, RawH2, data, headers, request_block, reset};
-use super::limits::{grpc_get_my_org, grpc_web_get_my_org};
-use super::process::{HeldRequest, Persona};
+use super::held::HeldRequest;
+use crate::calls::{Call, Protocol, invoke};
+use crate::harness::Server;
 use bytes::Bytes;
 use persona_api_grpc::pb::zitadel::management::v1::AddOrgRequest;
 use prost::Message;
@@ -12,16 +13,19 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
 #[tokio::test]
 async fn metrics_count_requests_by_protocol_rpc_and_code() {
-    let server = Persona::start(&[]).await;
+    let server = Server::start().await;
     for _ in 0..2 {
-        let (status, _, _) = server.rest("GET", "/management/v1/orgs/me", None).await;
+        let (status, _, _) = server.rest_as_admin("GET", "/management/v1/orgs/me", None).await;
         assert_eq!(status, 200);
     }
     let (status, _, _) =
         server.request("GET", "/management/v1/orgs/me", &[], Bytes::new()).await.expect("unauthenticated");
     assert_eq!(status, 401);
-    grpc_get_my_org(&server).await.expect("gRPC");
-    assert_eq!(grpc_web_get_my_org(&server).await, (200, Some("0".to_owned())));
+    let admin = server.admin();
+    for protocol in [Protocol::Grpc, Protocol::GrpcWeb] {
+        let reply = invoke(&server, protocol, &Call::GetMyOrg, &[("authorization", &admin)]).await;
+        assert_eq!(reply.outcome.code, 0, "{protocol:?}: {reply:?}");
+    }
     let (status, _, _) = server.request("GET", "/no/such/path", &[], Bytes::new()).await.expect("404");
     assert_eq!(status, 404);
 
@@ -63,7 +67,7 @@ async fn metrics_count_requests_by_protocol_rpc_and_code() {
 
 /// Sends, on `h2`, one complete `AddOrg` per stream id, alternately over REST and gRPC. While
 /// the test holds the database's write lock, each waits in its handler for the commit.
-async fn send_add_orgs(h2: &RawH2, server: &Persona, streams: &[u32]) {
+async fn send_add_orgs(h2: &RawH2, server: &Server, streams: &[u32]) {
     let auth = server.admin();
     for (n, stream) in streams.iter().enumerate() {
         let name = format!("Waits for the lock {stream}");
@@ -89,7 +93,7 @@ async fn send_add_orgs(h2: &RawH2, server: &Persona, streams: &[u32]) {
 
 /// Holds SQLite's write lock on the server's database until dropped or [`rollback`]ed, so that
 /// every write waits inside its handler.
-async fn lock_writes(server: &Persona) -> DatabaseConnection {
+async fn lock_writes(server: &Server) -> DatabaseConnection {
     let url = format!("sqlite://{}?mode=rw", server.database_file().display());
     let db =
         Database::connect(ConnectOptions::new(url).max_connections(1).to_owned()).await.expect("open the database");
@@ -99,7 +103,7 @@ async fn lock_writes(server: &Persona) -> DatabaseConnection {
 
 #[tokio::test]
 async fn in_flight_comes_back_to_zero_however_requests_are_cancelled() {
-    let server = Persona::start(&[]).await;
+    let server = Server::start().await;
     server.wait_for_in_flight_to_be(0).await;
     let connections = server.metric("persona_connections_open").await.expect("the connections gauge");
     let lock = lock_writes(&server).await;

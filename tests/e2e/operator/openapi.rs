@@ -2,7 +2,7 @@
 //! operation — successes and errors — matches the schema it declares, with no undeclared
 //! property.
 
-use super::process::Persona;
+use crate::harness::Server;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -143,7 +143,7 @@ fn validate(doc: &Value, schema: &Value, instance: &Value, at: &str, errors: &mu
 
 /// Calls the server and checks the answer against the document's operation at `template`.
 struct Checker<'a> {
-    server: &'a Persona,
+    server: &'a Server,
     doc: Value,
     seen: BTreeSet<(String, String, u16)>,
 }
@@ -177,7 +177,7 @@ impl Checker<'_> {
 
 #[tokio::test]
 async fn the_openapi_document_is_valid_and_real_responses_match_it() {
-    let server = Persona::start(&[]).await;
+    let server = Server::start().await;
     let (status, headers, raw) = server.request("GET", "/openapi.json", &[], Bytes::new()).await.expect("document");
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "application/json");

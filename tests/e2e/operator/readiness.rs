@@ -1,7 +1,7 @@
 //! `/healthz` says the process is up; `/ready` and the gRPC health service say whether the
 //! database is reachable and migrated, and follow it when it goes away and comes back.
 
-use super::process::Persona;
+use crate::harness::Server;
 use bytes::Bytes;
 use sea_orm::{ConnectionTrait, Database};
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-async fn grpc_health(server: &Persona, service: &str) -> ServingStatus {
+async fn grpc_health(server: &Server, service: &str) -> ServingStatus {
     let channel =
         Channel::from_shared(format!("http://{}", server.address)).expect("uri").connect().await.expect("h2c");
     let response = HealthClient::new(channel)
@@ -20,13 +20,13 @@ async fn grpc_health(server: &Persona, service: &str) -> ServingStatus {
     response.into_inner().status()
 }
 
-async fn ready_status(server: &Persona) -> (u16, serde_json::Value) {
+async fn ready_status(server: &Server) -> (u16, serde_json::Value) {
     let (status, _, body) = server.request("GET", "/ready", &[], Bytes::new()).await.expect("ready answers");
     (status, serde_json::from_slice(&body).expect("JSON"))
 }
 
 /// Polls until gRPC health says `expected` for the server and for `ManagementService`.
-async fn wait_for_grpc_health(server: &Persona, expected: ServingStatus) {
+async fn wait_for_grpc_health(server: &Server, expected: ServingStatus) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let whole = grpc_health(server, "").await;
@@ -41,7 +41,7 @@ async fn wait_for_grpc_health(server: &Persona, expected: ServingStatus) {
 
 #[tokio::test]
 async fn readiness_and_grpc_health_follow_the_database() {
-    let server = Persona::start(&[]).await;
+    let server = Server::start().await;
     assert_eq!(ready_status(&server).await.0, 200);
     wait_for_grpc_health(&server, ServingStatus::Serving).await;
 
@@ -79,7 +79,7 @@ async fn readiness_and_grpc_health_notice_a_dropped_postgresql_database() {
     let (server_part, _) = without_query.rsplit_once('/').expect("a database in the URL");
     let url = format!("{server_part}/{name}");
 
-    let server = Persona::start(&[("PERSONA_DATABASE__URL", &url)]).await;
+    let server = Server::start_with(&[("PERSONA_DATABASE__URL", &url)]).await;
     assert_eq!(ready_status(&server).await.0, 200);
     wait_for_grpc_health(&server, ServingStatus::Serving).await;
     assert!(server.metrics().await.contains("persona_db_pool_connections{pool=\"read_write\",state=\"idle\"}"));

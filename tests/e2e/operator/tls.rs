@@ -2,57 +2,17 @@
 //! and HTTP/2 (by ALPN), and gRPC to a tonic TLS channel, with a self-signed certificate made
 //! by the test.
 
-use super::process::{Options, Persona, write_file};
+use crate::harness::{Launch, Server, get_over_tls, run, write_file};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use persona_api_grpc::pb::zitadel::management::v1::GetMyOrgRequest;
 use persona_api_grpc::pb::zitadel::management::v1::management_service_client::ManagementServiceClient;
 use std::sync::Arc;
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::crypto::ring;
-use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-
-/// `GET path` over TLS, HTTP/2 when `http2` (by ALPN) and HTTP/1.1 otherwise: status and
-/// protocol version.
-pub async fn get_over_tls(
-    address: &str,
-    config: Arc<ClientConfig>,
-    path: &str,
-    http2: bool,
-) -> Result<(u16, http::Version), String> {
-    let mut config = (*config).clone();
-    config.alpn_protocols = vec![if http2 { b"h2".to_vec() } else { b"http/1.1".to_vec() }];
-    let tcp = TcpStream::connect(address).await.map_err(|e| e.to_string())?;
-    let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
-    let tls = TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| e.to_string())?;
-    let request = http::Request::get(format!("https://localhost{path}"))
-        .header("host", "localhost")
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| e.to_string())?;
-    let response = if http2 {
-        let (mut sender, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(connection);
-        sender.send_request(request).await.map_err(|e| e.to_string())?
-    } else {
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
-        tokio::spawn(connection);
-        sender.send_request(request).await.map_err(|e| e.to_string())?
-    };
-    let status = response.status().as_u16();
-    let version = response.version();
-    response.into_body().collect().await.map_err(|e| e.to_string())?;
-    Ok((status, version))
-}
 
 #[tokio::test]
 async fn tls_serves_http1_http2_and_grpc_with_the_configured_certificate() {
@@ -69,15 +29,15 @@ async fn tls_serves_http1_http2_and_grpc_with_the_configured_certificate() {
         .with_no_client_auth();
     let client = Arc::new(client);
 
-    let options = Options {
+    let options = Launch {
         env: vec![
-            ("PERSONA_TLS__CERT_PATH", cert.display().to_string()),
-            ("PERSONA_TLS__KEY_PATH", key.display().to_string()),
+            ("PERSONA_TLS__CERT_PATH".to_owned(), cert.display().to_string()),
+            ("PERSONA_TLS__KEY_PATH".to_owned(), key.display().to_string()),
         ],
         tls: Some(client.clone()),
-        ..Options::default()
+        ..Launch::default()
     };
-    let server = Persona::start_with(options).await;
+    let server = Server::launch(options).await;
     assert_eq!(get_over_tls(&server.address, client.clone(), "/ready", false).await, Ok((200, http::Version::HTTP_11)));
     assert_eq!(get_over_tls(&server.address, client, "/ready", true).await, Ok((200, http::Version::HTTP_2)));
 
@@ -112,7 +72,7 @@ async fn an_unreadable_certificate_stops_the_start_naming_the_key() {
         ("PERSONA_TLS__KEY_PATH", key.to_str().expect("path")),
         ("PERSONA_DATABASE__URL", "sqlite::memory:"),
     ];
-    let output = super::process::run(&["serve"], &env).await;
+    let output = run(&["serve"], &env).await;
     assert!(!output.status.success(), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("tls.cert_path") && stderr.contains("/nonexistent/cert.pem"), "{stderr}");
