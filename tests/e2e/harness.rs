@@ -632,55 +632,8 @@ pub fn from_tonic<M: serde::Serialize>(result: Result<tonic::Response<M>, tonic:
     }
 }
 
-/// A fresh, empty PostgreSQL schema in the test database (`PERSONA_TEST_DATABASE_URL`), dropped
-/// again when this value is dropped (declare it before the servers that use it, so that they
-/// stop first).
-pub struct PgSchema {
-    base_url: String,
-    pub name: String,
-}
-
-impl PgSchema {
-    /// A new schema, or `None` when no test database is configured.
-    pub fn create(label: &str) -> Option<Self> {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let base_url = std::env::var("PERSONA_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty())?;
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let next = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let name = format!("e2e_{label}_{}_{nanos}_{next}", std::process::id());
-        let schema = Self { base_url, name };
-        schema.psql(&format!("CREATE SCHEMA \"{}\"", schema.name));
-        Some(schema)
-    }
-
-    /// The database URL that makes a server work in this schema.
-    pub fn url(&self) -> String {
-        let separator = if self.base_url.contains('?') { '&' } else { '?' };
-        format!("{}{separator}options=-csearch_path%3D{}", self.base_url, self.name)
-    }
-
-    /// Runs `sql` with `psql` in this schema and returns its unaligned, tuples-only output.
-    pub fn psql(&self, sql: &str) -> String {
-        let output = std::process::Command::new("psql")
-            .arg(&self.base_url)
-            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c"])
-            .arg(format!("SET search_path TO \"{}\"; {sql}", self.name))
-            .output()
-            .expect("psql runs (the PostgreSQL client is needed for these tests)");
-        assert!(output.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("psql")
-            .arg(&self.base_url)
-            .args(["-X", "-q", "-c"])
-            .arg(format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name))
-            .output();
-    }
-}
+/// One PostgreSQL schema per test, shared with the storage crate's tests.
+pub use persona_test_support::PgSchema;
 
 /// A cheap handle for concurrent callers: the server's address and admin token, REST over
 /// HTTP/1.1 or native gRPC over h2c, every call bounded in time.

@@ -6,7 +6,7 @@ use persona_domain::conformance::{Fixture, rename};
 use persona_domain::events::EventPayload;
 use persona_domain::ports::{EventPage, Store};
 use persona_storage::{SeaOrmStore, StorageConfig};
-use std::sync::atomic::{AtomicU64, Ordering};
+use persona_test_support::PgSchema;
 use tempfile::TempDir;
 
 async fn sqlite() -> Option<(SeaOrmStore, TempDir)> {
@@ -16,14 +16,16 @@ async fn sqlite() -> Option<(SeaOrmStore, TempDir)> {
     Some((store, dir))
 }
 
-/// A PostgreSQL store in a fresh schema, or `None` when no test database is configured.
-async fn postgres() -> Option<(SeaOrmStore, ())> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let url = std::env::var("PERSONA_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty())?;
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let schema = format!("t_{}_{}_{}", std::process::id(), nanos, NEXT.fetch_add(1, Ordering::Relaxed));
-    let config = StorageConfig { schema: Some(schema), max_connections: Some(4), ..StorageConfig::new(url) };
-    Some((SeaOrmStore::connect(&config).await.expect("postgres store"), ()))
+/// A PostgreSQL store in a fresh schema (dropped with the returned guard), or `None` when no
+/// test database is configured.
+async fn postgres() -> Option<(SeaOrmStore, PgSchema)> {
+    let schema = PgSchema::create("storage")?;
+    let config = StorageConfig {
+        schema: Some(schema.name.clone()),
+        max_connections: Some(4),
+        ..StorageConfig::new(schema.base_url())
+    };
+    Some((SeaOrmStore::connect(&config).await.expect("postgres store"), schema))
 }
 
 mod sqlite_conformance {
@@ -97,7 +99,7 @@ async fn sqlite_concurrent_updates_of_one_user_stay_consistent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_concurrent_updates_of_one_user_stay_consistent() {
-    if let Some((store, ())) = postgres().await {
+    if let Some((store, _schema)) = postgres().await {
         concurrent_updates_of_one_user_stay_consistent(store).await;
     }
 }
@@ -110,7 +112,7 @@ async fn sqlite_concurrent_updates_of_many_users_are_all_durable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_concurrent_updates_of_many_users_are_all_durable() {
-    if let Some((store, ())) = postgres().await {
+    if let Some((store, _schema)) = postgres().await {
         concurrent_updates_of_many_users_are_all_durable(store).await;
     }
 }
@@ -138,7 +140,7 @@ async fn sqlite_runs_in_wal_mode_with_full_sync() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_commits_synchronously() {
     use sea_orm::ConnectionTrait;
-    let Some((store, ())) = postgres().await else { return };
+    let Some((store, _schema)) = postgres().await else { return };
     let db = store.connection();
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "SHOW synchronous_commit"))
