@@ -1,6 +1,7 @@
 //! The port's conformance suite and the storage-specific promises (durability settings,
-//! concurrent updates, group commit), on SQLite and, when `PERSONA_TEST_DATABASE_URL` is set,
-//! on PostgreSQL with one schema per test.
+//! concurrent updates, group commit), on SQLite and on PostgreSQL with one schema per test in
+//! the database `PERSONA_TEST_DATABASE_URL` names (without it the PostgreSQL tests are skipped,
+//! and fail under `CI`).
 
 use persona_domain::conformance::{Fixture, rename};
 use persona_domain::events::EventPayload;
@@ -17,7 +18,7 @@ async fn sqlite() -> Option<(SeaOrmStore, TempDir)> {
 }
 
 /// A PostgreSQL store in a fresh schema (dropped with the returned guard), or `None` when no
-/// test database is configured.
+/// test database is configured (reported as a skip; a failure under `CI`).
 async fn postgres() -> Option<(SeaOrmStore, PgSchema)> {
     let schema = PgSchema::create("storage")?;
     let config = StorageConfig {

@@ -2,6 +2,10 @@
 //! tests): real PostgreSQL, isolated by one schema per test, in the database that
 //! `PERSONA_TEST_DATABASE_URL` names.
 //!
+//! A test that needs PostgreSQL when none is configured is skipped, and says so on standard
+//! error (`cargo test -- --nocapture` shows it); under CI (`CI` set) it fails instead, so that
+//! a CI without its database cannot pass by skipping.
+//!
 //! It has no dependencies: schemas are made and dropped with `psql` (the PostgreSQL client the
 //! tests of a PostgreSQL deployment have at hand), so that a schema is dropped even when the
 //! test that made it panics, without an async runtime in `Drop`.
@@ -12,9 +16,35 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// The variable that names the test database.
 pub const TEST_DATABASE_URL: &str = "PERSONA_TEST_DATABASE_URL";
 
-/// The test database's URL, or `None` when none is configured.
-pub fn test_database_url() -> Option<String> {
-    std::env::var(TEST_DATABASE_URL).ok().filter(|url| !url.is_empty())
+/// The test database's URL for `what` (the test or part of a test that needs it), or `None`
+/// when none is configured, after saying on standard error that `what` was skipped.
+///
+/// # Panics
+/// When no test database is configured and `CI` is set: CI must not skip PostgreSQL.
+pub fn test_database_url(what: &str) -> Option<String> {
+    let configured = std::env::var(TEST_DATABASE_URL).ok().filter(|url| !url.is_empty());
+    let ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
+    let test = std::thread::current().name().filter(|name| *name != "main").map(str::to_owned);
+    let what = test.map_or_else(|| what.to_owned(), |test| format!("{test} ({what})"));
+    match decide(configured, ci, &what) {
+        Ok(Some(url)) => Some(url),
+        Ok(None) => {
+            eprintln!("skipped on PostgreSQL: {what} ({TEST_DATABASE_URL} is not set)");
+            None
+        }
+        Err(refusal) => panic!("{refusal}"),
+    }
+}
+
+/// Whether to run (`Some` URL), skip (`None`) or fail (`Err`, with the reason).
+fn decide(configured: Option<String>, ci: bool, what: &str) -> Result<Option<String>, String> {
+    match configured {
+        Some(url) => Ok(Some(url)),
+        None if ci => Err(format!(
+            "{what} needs PostgreSQL: CI is set, so {TEST_DATABASE_URL} must be too (a skipped test would pass silently)"
+        )),
+        None => Ok(None),
+    }
 }
 
 /// A fresh, empty PostgreSQL schema in the test database, dropped (with all it holds) when
@@ -29,17 +59,19 @@ pub struct PgSchema {
 
 impl PgSchema {
     /// A new schema whose name starts with `label` (lower-case letters, digits and `_`), or
-    /// `None` when no test database is configured.
+    /// `None` when no test database is configured (reported as a skip by
+    /// [`test_database_url`]).
     ///
     /// # Panics
-    /// When `label` is not a plain identifier, or `psql` cannot create the schema.
+    /// When `label` is not a plain identifier, `psql` cannot create the schema, or no test
+    /// database is configured under CI.
     pub fn create(label: &str) -> Option<Self> {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         assert!(
             label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
             "a schema label is lower-case letters, digits and _: {label:?}"
         );
-        let base_url = test_database_url()?;
+        let base_url = test_database_url(label)?;
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let next = NEXT.fetch_add(1, Ordering::Relaxed);
         let name = format!("t_{label}_{}_{nanos}_{next}", std::process::id());
@@ -90,7 +122,18 @@ impl Drop for PgSchema {
 
 #[cfg(test)]
 mod tests {
-    use super::PgSchema;
+    use super::{PgSchema, decide};
+
+    #[test]
+    fn without_a_database_a_test_is_skipped_locally_and_fails_in_ci() {
+        let url = "postgres://postgres@127.0.0.1:5432/test".to_owned();
+        assert_eq!(decide(Some(url.clone()), false, "t"), Ok(Some(url.clone())));
+        assert_eq!(decide(Some(url.clone()), true, "t"), Ok(Some(url)));
+        assert_eq!(decide(None, false, "t"), Ok(None));
+        let refusal = decide(None, true, "store::postgres_commits_synchronously").expect_err("fails in CI");
+        assert!(refusal.contains("store::postgres_commits_synchronously"), "names the test: {refusal}");
+        assert!(refusal.contains("PERSONA_TEST_DATABASE_URL"), "names the variable: {refusal}");
+    }
 
     fn schema_exists(probe: &PgSchema, name: &str) -> bool {
         let found = probe.psql(&format!("SELECT count(*) FROM pg_namespace WHERE nspname = '{name}'"));

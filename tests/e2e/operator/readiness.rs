@@ -67,10 +67,7 @@ async fn readiness_and_grpc_health_follow_the_database() {
 
 #[tokio::test]
 async fn readiness_and_grpc_health_notice_a_dropped_postgresql_database() {
-    let Some(base) = std::env::var("PERSONA_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) else {
-        eprintln!("PERSONA_TEST_DATABASE_URL is not set: skipping the PostgreSQL readiness test");
-        return;
-    };
+    let Some(base) = persona_test_support::test_database_url("a database of its own") else { return };
     let admin = Database::connect(&base).await.expect("connect to the test database");
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos();
     let name = format!("persona_ready_{}_{nanos}", std::process::id());
