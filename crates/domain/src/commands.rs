@@ -417,8 +417,7 @@ mod tests {
     #[test]
     fn unsupported_import_fields_are_rejected_not_dropped() {
         let unsupported = UnsupportedHumanFields { otp_code: true, ..UnsupportedHumanFields::default() };
-        let error =
-            request().validate(&unsupported, &LanguagePolicy::any()).expect_err("otp");
+        let error = request().validate(&unsupported, &LanguagePolicy::any()).expect_err("otp");
         assert_eq!(error.kind(), crate::error::ErrorKind::InvalidArgument);
         assert!(error.message().contains("otp_code"));
     }

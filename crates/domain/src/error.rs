@@ -382,6 +382,17 @@ impl Error {
         Self::new(ErrorKind::Unavailable, "PERSONA-DB001", "The database is not available")
     }
 
+    /// The database failed while committing: the change may have been applied. Read the object
+    /// to know before trying again.
+    #[must_use]
+    pub fn commit_uncertain() -> Self {
+        Self::new(
+            ErrorKind::Unavailable,
+            "PERSONA-DB003",
+            "The database failed while committing; the change may have been applied, read it before retrying",
+        )
+    }
+
     /// Stored data could not be read back: a bug or a corrupt row.
     #[must_use]
     pub fn storage_corrupt() -> Self {

@@ -88,6 +88,9 @@ struct State {
     memberships: Vec<Membership>,
     tokens: Vec<(PersonalAccessToken, bool)>,
     last_commit: Timestamp,
+    /// How many of the next commits land but report [`StoreError::Uncertain`] (a lost
+    /// acknowledgement, for tests).
+    lost_acknowledgements: u32,
 }
 
 /// A [`Store`] in memory. Clones share the same data.
@@ -99,6 +102,12 @@ pub struct InMemoryStore {
 impl InMemoryStore {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes the next `count` commits land but answer [`StoreError::Uncertain`], as when the
+    /// connection breaks during COMMIT (for tests of what callers do then).
+    pub fn lose_acknowledgements(&self, count: u32) {
+        self.state().lost_acknowledgements = count;
     }
 
     /// Every stored event, in commit order (for tests).
@@ -269,6 +278,10 @@ impl Store for InMemoryStore {
         };
         state.last_commit = at;
         state.apply(commit, at);
+        if state.lost_acknowledgements > 0 {
+            state.lost_acknowledgements -= 1;
+            return Err(StoreError::Uncertain("the acknowledgement was lost".to_owned()));
+        }
         Ok(Committed { at })
     }
 

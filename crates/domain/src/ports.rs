@@ -125,6 +125,10 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The database failed while committing (the connection broke during COMMIT, say): the
+    /// commit may or may not have landed. Never to be retried blindly, nor read as a conflict.
+    #[error("the outcome of the commit is unknown: {0}")]
+    Uncertain(String),
 }
 
 /// One page of an aggregate's events.
@@ -221,7 +225,8 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Conflict`] when an expected sequence no longer holds (or a new aggregate
     /// exists already); [`StoreError::Duplicate`] when a unique value is taken;
-    /// [`StoreError::Unavailable`] when nothing could be written. On any error nothing of the
+    /// [`StoreError::Unavailable`] when nothing could be written; [`StoreError::Uncertain`] when
+    /// the database failed during the commit itself. On any error but the last nothing of the
     /// commit is visible.
     fn commit(&self, commit: Commit) -> impl Future<Output = Result<Committed, StoreError>> + Send;
 

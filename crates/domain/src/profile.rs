@@ -172,11 +172,7 @@ mod tests {
         let long = "x".repeat(201);
         type Mutation = Box<dyn Fn(&mut UpdateHumanProfileRequest)>;
         let table: Vec<(&str, Mutation, String)> = vec![
-            (
-                "empty user id",
-                Box::new(|r| r.user_id.clear()),
-                format!("invalid userId: {BETWEEN}"),
-            ),
+            ("empty user id", Box::new(|r| r.user_id.clear()), format!("invalid userId: {BETWEEN}")),
             (
                 "long user id",
                 Box::new({
@@ -185,11 +181,7 @@ mod tests {
                 }),
                 format!("invalid userId: {BETWEEN}"),
             ),
-            (
-                "empty first",
-                Box::new(|r| r.first_name.clear()),
-                format!("invalid firstName: {BETWEEN}"),
-            ),
+            ("empty first", Box::new(|r| r.first_name.clear()), format!("invalid firstName: {BETWEEN}")),
             (
                 "long first",
                 Box::new({
@@ -198,11 +190,7 @@ mod tests {
                 }),
                 format!("invalid firstName: {BETWEEN}"),
             ),
-            (
-                "empty last",
-                Box::new(|r| r.last_name.clear()),
-                format!("invalid lastName: {BETWEEN}"),
-            ),
+            ("empty last", Box::new(|r| r.last_name.clear()), format!("invalid lastName: {BETWEEN}")),
             (
                 "long nick",
                 Box::new({
@@ -211,11 +199,7 @@ mod tests {
                 }),
                 "invalid nickName: value length must be at most 200 runes".into(),
             ),
-            (
-                "empty display",
-                Box::new(|r| r.display_name.clear()),
-                format!("invalid displayName: {BETWEEN}"),
-            ),
+            ("empty display", Box::new(|r| r.display_name.clear()), format!("invalid displayName: {BETWEEN}")),
             (
                 "long language",
                 Box::new(|r| r.preferred_language = "en-US-x-abcd".into()),
@@ -224,8 +208,7 @@ mod tests {
             (
                 "malformed language",
                 Box::new(|r| r.preferred_language = "english".into()),
-                "invalid preferredLanguage: value must be a well-formed BCP 47 language tag"
-                    .into(),
+                "invalid preferredLanguage: value must be a well-formed BCP 47 language tag".into(),
             ),
             (
                 "first and last bad: first wins",

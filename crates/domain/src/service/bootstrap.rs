@@ -11,6 +11,22 @@ use crate::org::{Org, primary_domain};
 use crate::ports::{AggregateChange, Commit, INSTANCE_ID, Instance, SideEffect, Store, StoreError};
 use crate::user::{AccessTokenType, User};
 
+/// A first start, decided but not yet committed: the admin's token is known before anything is
+/// written, so the caller can keep it safe first ([`Service::prepare_bootstrap`]).
+#[derive(Debug)]
+pub struct PreparedBootstrap {
+    created: Bootstrapped,
+    commit: Commit,
+}
+
+impl PreparedBootstrap {
+    /// The admin's personal access token this set-up will create.
+    #[must_use]
+    pub fn admin_token(&self) -> &str {
+        &self.created.admin_token
+    }
+}
+
 impl<S: Store> Service<S> {
     /// Sets up an empty database: the default org, an `admin` machine user holding
     /// `IAM_OWNER`, and its personal access token. Returns `None` when the instance exists
@@ -19,6 +35,19 @@ impl<S: Store> Service<S> {
     /// # Errors
     /// Invalid names, storage failures.
     pub async fn bootstrap(&self, config: &BootstrapConfig) -> Result<Option<Bootstrapped>, Error> {
+        match self.prepare_bootstrap(config).await? {
+            Some(prepared) => self.commit_bootstrap(prepared).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The first start's set-up, decided but not written; `None` when the instance exists.
+    /// Keep [`PreparedBootstrap::admin_token`] somewhere safe, then [`Service::commit_bootstrap`]:
+    /// so an acknowledgement lost on the way can never lose the admin's token.
+    ///
+    /// # Errors
+    /// Invalid names, storage failures.
+    pub async fn prepare_bootstrap(&self, config: &BootstrapConfig) -> Result<Option<PreparedBootstrap>, Error> {
         if self.inner.store.instance().await.map_err(store_error)?.is_some() {
             return Ok(None);
         }
@@ -59,12 +88,43 @@ impl<S: Store> Service<S> {
             changes: vec![instance, org, admin],
             side_effects: vec![SideEffect::PutMembership(owner), SideEffect::PutToken(token)],
         };
+        Ok(Some(PreparedBootstrap { created: Bootstrapped { org_id, admin_id, admin_token }, commit }))
+    }
+
+    /// Commits a prepared set-up. Idempotent in its outcome: when the database fails during the
+    /// commit, the admin's token decides whether the set-up landed.
+    ///
+    /// # Errors
+    /// Storage failures; [`Error::commit_uncertain`] when the outcome cannot be learnt (the
+    /// database is gone): the prepared token is then the admin's exactly if it authenticates
+    /// later ([`Service::token_authenticates`]).
+    pub async fn commit_bootstrap(&self, prepared: PreparedBootstrap) -> Result<Option<Bootstrapped>, Error> {
+        let PreparedBootstrap { created, commit } = prepared;
         match self.inner.store.commit(commit).await {
-            Ok(_) => Ok(Some(Bootstrapped { org_id, admin_id, admin_token })),
+            Ok(_) => Ok(Some(created)),
             // Another process set the instance up first.
             Err(StoreError::Conflict) => Ok(None),
+            Err(StoreError::Uncertain(cause)) => {
+                if self.token_authenticates(&created.admin_token).await.map_err(|e| e.with_cause(cause.clone()))? {
+                    Ok(Some(created))
+                } else if self.inner.store.instance().await.map_err(store_error)?.is_some() {
+                    Ok(None)
+                } else {
+                    Err(Error::commit_uncertain().with_cause(cause))
+                }
+            }
             Err(other) => Err(store_error(other)),
         }
+    }
+
+    /// Whether `token` authenticates anyone now (for an operator's tools: a token kept from an
+    /// interrupted first start).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn token_authenticates(&self, token: &str) -> Result<bool, Error> {
+        let caller = self.inner.store.caller(&TokenHash::of(token), self.now()).await.map_err(store_error)?;
+        Ok(caller.is_some())
     }
 }
 

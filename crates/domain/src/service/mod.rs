@@ -24,7 +24,7 @@ use std::sync::Arc;
 mod bootstrap;
 mod orgs;
 
-pub use bootstrap::{InstanceToken, InstanceTokenRequest};
+pub use bootstrap::{InstanceToken, InstanceTokenRequest, PreparedBootstrap};
 mod privilege;
 
 use privilege::Reach;
@@ -164,6 +164,7 @@ fn store_error(error: StoreError) -> Error {
         StoreError::Duplicate(UniqueKey::Membership) => Error::member_already_exists(),
         StoreError::Unavailable(cause) => Error::storage_unavailable().with_cause(cause),
         StoreError::Corrupt(cause) => Error::storage_corrupt().with_cause(cause),
+        StoreError::Uncertain(cause) => Error::commit_uncertain().with_cause(cause),
     }
 }
 
@@ -533,6 +534,44 @@ impl<S: Store> Service<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conformance::{Fixture, human, rename};
+    use crate::memory::InMemoryStore;
+
+    #[tokio::test]
+    async fn a_lost_acknowledgement_is_unavailable_never_a_conflict_or_a_duplicate() {
+        let store = InMemoryStore::default();
+        let f = Fixture::new(store.clone()).await;
+        let ada = f.add_human("ada").await;
+        store.lose_acknowledgements(1);
+        let error = f.service.update_human_profile(&f.meta(), &rename(&ada, "Grace")).await.expect_err("lost");
+        assert_eq!((error.kind(), error.id()), (crate::ErrorKind::Unavailable, Some("PERSONA-DB003")));
+        let stored = f.service.get_human_profile(&f.meta(), ada.as_str()).await.expect("read").1;
+        assert_eq!(stored.first_name, "Grace", "it had landed, as the message warns it may have");
+
+        store.lose_acknowledgements(1);
+        let unsupported = crate::commands::UnsupportedHumanFields::default();
+        let error = f.service.add_human_user(&f.meta(), &human("grace"), &unsupported).await.expect_err("lost");
+        assert_eq!(error.id(), Some("PERSONA-DB003"), "not 'User already exists': {error}");
+    }
+
+    #[tokio::test]
+    async fn a_first_start_whose_acknowledgement_is_lost_keeps_its_admin_token() {
+        let store = InMemoryStore::default();
+        let service = Service::new(
+            store.clone(),
+            Arc::new(crate::memory::SystemClock),
+            Arc::new(crate::memory::SeededRandom::new(3)),
+            ServiceConfig::default(),
+        );
+        let config = BootstrapConfig { org_name: "Persona".into(), admin_user_name: "admin".into() };
+        store.lose_acknowledgements(1);
+        let prepared = service.prepare_bootstrap(&config).await.expect("prepared").expect("empty store");
+        let token = prepared.admin_token().to_owned();
+        let created = service.commit_bootstrap(prepared).await.expect("the outcome is learnt").expect("it landed");
+        assert_eq!(created.admin_token, token);
+        assert!(service.token_authenticates(&token).await.expect("read"));
+        assert!(service.bootstrap(&config).await.expect("again").is_none(), "set up exactly once");
+    }
 
     #[test]
     fn if_match_accepts_quoted_and_bare_sequences_and_star() {
