@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 mod bootstrap;
 mod orgs;
+mod retry;
 
 /// Settings of the service that the rules depend on.
 #[derive(Debug, Clone)]
@@ -226,7 +227,8 @@ impl<S: Store> Service<S> {
         if precondition.is_some() { 1 } else { self.inner.config.max_attempts.max(1) }
     }
 
-    /// Read-decide-commit on one user, under its lock, retried when another writer won.
+    /// Read-decide-commit on one user, under its in-process lock, retried when another writer
+    /// (another instance) won; the retries decide under the store's lock of the user.
     async fn change_user<F>(
         &self,
         meta: &RequestMeta<'_>,
@@ -240,8 +242,8 @@ impl<S: Store> Service<S> {
     {
         let precondition = meta.if_match.map(parse_if_match).transpose()?.flatten();
         let _guard = self.inner.locks.lock(user_id.as_str()).await;
-        for _ in 0..self.attempts(precondition) {
-            let current = self.inner.store.user(user_id).await.map_err(store_error)?;
+        for attempt in 0..self.attempts(precondition) {
+            let (current, lock) = self.read_user(attempt, user_id).await?;
             let current = current.filter(|user| user.is_visible_in(&auth.org_id)).ok_or_else(missing)?;
             if let Some(expected) = precondition
                 && expected != current.sequence
@@ -268,7 +270,7 @@ impl<S: Store> Service<S> {
                 }],
                 side_effects,
             };
-            match self.inner.store.commit(commit).await {
+            match self.commit_attempt(lock, commit).await {
                 Ok(committed) => {
                     let details = ObjectDetails {
                         sequence,

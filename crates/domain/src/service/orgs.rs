@@ -78,9 +78,9 @@ impl<S: Store> Service<S> {
             return Err(Error::member_user_not_found());
         }
         let _guard = self.inner.locks.lock(auth.org_id.as_str()).await;
-        for _ in 0..self.attempts(None) {
-            let org =
-                self.inner.store.org(&auth.org_id).await.map_err(store_error)?.ok_or_else(Error::org_not_found)?;
+        for attempt in 0..self.attempts(None) {
+            let (org, lock) = self.read_org(attempt, &auth.org_id).await?;
+            let org = org.ok_or_else(Error::org_not_found)?;
             let mut next = org.clone();
             next.sequence += 1;
             let event = EventPayload::OrgMemberAdded(MemberAdded {
@@ -107,7 +107,7 @@ impl<S: Store> Service<S> {
                 }],
                 side_effects: vec![SideEffect::PutMembership(membership)],
             };
-            match self.inner.store.commit(commit).await {
+            match self.commit_attempt(lock, commit).await {
                 Ok(committed) => {
                     return Ok(ObjectDetails {
                         sequence,
