@@ -373,7 +373,11 @@ impl Error {
     /// Concurrent writers kept winning: the command gave up after its bounded retries.
     #[must_use]
     pub fn too_much_contention() -> Self {
-        Self::new(ErrorKind::Aborted, "PERSONA-CON01", "The object is being changed concurrently, please retry")
+        Self::new(
+            ErrorKind::Aborted,
+            "PERSONA-CON01",
+            "The object is being changed concurrently and nothing was written: it is safe to retry",
+        )
     }
 
     /// The database is unreachable or failed; nothing was written.

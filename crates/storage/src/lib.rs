@@ -11,6 +11,7 @@
 mod callers;
 mod config;
 mod entities;
+mod lock;
 mod migration;
 mod rows;
 mod store;
@@ -18,6 +19,7 @@ mod system;
 mod writer;
 
 pub use config::{Backend, StorageConfig, redact_url};
+pub use lock::SeaOrmLock;
 pub use migration::Migrator;
 pub use store::{SeaOrmStore, StorageError};
 pub use system::{OsRandom, SystemClock};

@@ -11,8 +11,8 @@ use persona_domain::ports::{
 use persona_domain::time::Timestamp;
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelTrait as _, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -31,16 +31,45 @@ pub(crate) struct WriterSettings {
     pub(crate) sqlite: bool,
 }
 
+/// Commit times of one process: each later than every earlier one, shared by the commit
+/// workers and the locked commits.
+#[derive(Debug, Default)]
+pub(crate) struct CommitClock {
+    last: AtomicI64,
+}
+
+impl CommitClock {
+    /// A commit time later than every earlier one of this process.
+    pub(crate) fn stamp(&self) -> Timestamp {
+        let now = crate::system::now().unix_micros();
+        let previous = self.last.fetch_max(now, Ordering::SeqCst);
+        if now > previous {
+            Timestamp::from_unix_micros(now)
+        } else {
+            Timestamp::from_unix_micros(self.last.fetch_add(1, Ordering::SeqCst) + 1)
+        }
+    }
+}
+
+/// Transaction options of every write: `BEGIN IMMEDIATE` on SQLite, so that a transaction
+/// that will write takes the write lock before it reads.
+pub(crate) fn write_options(sqlite: bool) -> TransactionOptions {
+    TransactionOptions {
+        sqlite_transaction_mode: sqlite.then_some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    }
+}
+
 /// Starts the commit workers on `db` and returns the queue they serve. They stop when every
 /// sender is dropped.
-pub(crate) fn spawn(db: DatabaseConnection, settings: &WriterSettings) -> mpsc::Sender<Job> {
+pub(crate) fn spawn(db: DatabaseConnection, settings: &WriterSettings, clock: Arc<CommitClock>) -> mpsc::Sender<Job> {
     let (sender, receiver) = mpsc::channel(settings.max_batch * 16);
     let shared = Arc::new(Worker {
         db,
         queue: Mutex::new(receiver),
         max_batch: settings.max_batch.max(1),
         sqlite: settings.sqlite,
-        last_commit: AtomicI64::new(0),
+        clock,
     });
     for _ in 0..settings.workers.max(1) {
         let worker = Arc::clone(&shared);
@@ -54,7 +83,7 @@ struct Worker {
     queue: Mutex<mpsc::Receiver<Job>>,
     max_batch: usize,
     sqlite: bool,
-    last_commit: AtomicI64,
+    clock: Arc<CommitClock>,
 }
 
 /// A commit's own outcome inside a batch (an `Err(DbErr)` around it fails the whole batch).
@@ -81,15 +110,8 @@ impl Worker {
         }
     }
 
-    /// A commit time later than every earlier one of this process.
     fn stamp(&self) -> Timestamp {
-        let now = crate::system::now().unix_micros();
-        let previous = self.last_commit.fetch_max(now, Ordering::SeqCst);
-        if now > previous {
-            Timestamp::from_unix_micros(now)
-        } else {
-            Timestamp::from_unix_micros(self.last_commit.fetch_add(1, Ordering::SeqCst) + 1)
-        }
+        self.clock.stamp()
     }
 
     async fn commit_batch(&self, mut batch: Vec<Job>) {
@@ -129,11 +151,7 @@ impl Worker {
 
     /// Writes the commits in one transaction; per-commit rejections are in the result list.
     async fn write(&self, commits: &[&Commit], at: Timestamp) -> Result<Vec<ItemResult>, DbErr> {
-        let options = TransactionOptions {
-            sqlite_transaction_mode: self.sqlite.then_some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        };
-        let txn = self.db.begin_with_options(options).await?;
+        let txn = self.db.begin_with_options(write_options(self.sqlite)).await?;
         let mut results = Vec::with_capacity(commits.len());
         // Events of commits without a savepoint, appended together at the end of the batch.
         let mut deferred = Vec::new();
@@ -166,6 +184,21 @@ impl Worker {
         txn.commit().await?;
         Ok(results)
     }
+}
+
+/// Writes one commit in `txn` (a transaction of its own, holding a lock) and ends it: committed
+/// when every guard held, rolled back otherwise.
+pub(crate) async fn commit_in(txn: DatabaseTransaction, commit: &Commit, at: Timestamp) -> Result<(), StoreError> {
+    let outcome = apply(&txn, commit, at, None).await;
+    let rejected = match outcome {
+        Ok(Ok(())) => return txn.commit().await.map_err(|error| classify(&error)),
+        Ok(Err(rejected)) => rejected,
+        Err(error) => classify(&error),
+    };
+    if let Err(error) = txn.rollback().await {
+        tracing::warn!(%error, "rolling back a rejected commit failed");
+    }
+    Err(rejected)
 }
 
 fn first_key(commit: &Commit) -> (&'static str, &str) {

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 mod bootstrap;
 mod orgs;
+mod retry;
 
 pub use bootstrap::{InstanceToken, InstanceTokenRequest, PreparedBootstrap};
 mod privilege;
@@ -237,7 +238,8 @@ impl<S: Store> Service<S> {
         if precondition.is_some() { 1 } else { self.inner.config.max_attempts.max(1) }
     }
 
-    /// Read-decide-commit on one user, under its lock, retried when another writer won.
+    /// Read-decide-commit on one user, under its in-process lock, retried when another writer
+    /// (another instance) won; the retries decide under the store's lock of the user.
     async fn change_user<F>(
         &self,
         meta: &RequestMeta<'_>,
@@ -252,8 +254,8 @@ impl<S: Store> Service<S> {
     {
         let precondition = meta.if_match.map(parse_if_match).transpose()?.flatten();
         let _guard = self.inner.locks.lock(user_id.as_str()).await;
-        for _ in 0..self.attempts(precondition) {
-            let current = self.inner.store.user(user_id).await.map_err(store_error)?;
+        for attempt in 0..self.attempts(precondition) {
+            let (current, lock) = self.read_user(attempt, user_id).await?;
             let current = current.filter(|user| user.is_visible_in(&auth.org_id)).ok_or_else(missing)?;
             if let Some(expected) = precondition
                 && expected != current.sequence
@@ -276,7 +278,7 @@ impl<S: Store> Service<S> {
             let mut changes = vec![change];
             changes.extend(guards);
             let commit = Commit { editor: auth.user_id.clone(), changes, side_effects };
-            match self.inner.store.commit(commit).await {
+            match self.commit_attempt(lock, commit).await {
                 Ok(committed) => {
                     let details = ObjectDetails {
                         sequence,

@@ -73,7 +73,9 @@ impl<S: Store> Service<S> {
         let auth = self.authorize(meta, Permission::OrgMemberWrite).await?;
         let (user_id, roles) = validate_member(user_id, roles)?;
         let _guard = self.inner.locks.lock(auth.org_id.as_str()).await;
-        for _ in 0..self.attempts(None) {
+        for attempt in 0..self.attempts(None) {
+            let (org, lock) = self.read_org(attempt, &auth.org_id).await?;
+            let org = org.ok_or_else(Error::org_not_found)?;
             let member = self.inner.store.user(&user_id).await.map_err(store_error)?;
             let member =
                 member.filter(|user| user.is_visible_in(&auth.org_id)).ok_or_else(Error::member_user_not_found)?;
@@ -82,8 +84,6 @@ impl<S: Store> Service<S> {
             if !covers(&auth.memberships, &roles, Some(&auth.org_id)) {
                 return Err(Error::permission_missing());
             }
-            let org =
-                self.inner.store.org(&auth.org_id).await.map_err(store_error)?.ok_or_else(Error::org_not_found)?;
             let event = EventPayload::OrgMemberAdded(MemberAdded {
                 user_id: user_id.as_str().to_owned(),
                 roles: roles.iter().map(|r| r.name().to_owned()).collect(),
@@ -105,7 +105,7 @@ impl<S: Store> Service<S> {
                 changes: vec![change, AggregateChange::guard(AggregateState::User(member))],
                 side_effects: vec![SideEffect::PutMembership(membership)],
             };
-            match self.inner.store.commit(commit).await {
+            match self.commit_attempt(lock, commit).await {
                 Ok(committed) => {
                     return Ok(ObjectDetails {
                         sequence,
