@@ -65,8 +65,8 @@ impl std::fmt::Debug for SeaOrmStore {
     }
 }
 
+/// A failed read; its cause travels on the error and is logged once, where it is answered.
 fn unavailable(error: &DbErr) -> StoreError {
-    tracing::warn!(error = %error, "database read failed");
     StoreError::Unavailable(error.to_string())
 }
 

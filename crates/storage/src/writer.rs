@@ -126,7 +126,15 @@ impl Worker {
                     let _ = job.reply.send(result.map(|()| Committed { at }));
                 }
             }
-            Err(_) if batch.len() > 1 => {
+            Err(WriteFailure::AtCommit(error)) => {
+                // The batch may have landed: trying again could apply it twice or report its own
+                // effect as a conflict, so every commit of it hears the truth, that nobody knows.
+                let result = Err(StoreError::Uncertain(error.to_string()));
+                for job in batch {
+                    let _ = job.reply.send(result.clone());
+                }
+            }
+            Err(WriteFailure::Before(_)) if batch.len() > 1 => {
                 // Something failed for the batch as a whole: give every commit its own try, so
                 // one bad commit cannot take the others down with it.
                 for job in batch {
@@ -135,13 +143,13 @@ impl Worker {
                         Ok(mut results) => {
                             results.pop().unwrap_or(Err(StoreError::Conflict)).map(|()| Committed { at })
                         }
-                        Err(error) => Err(classify(&error)),
+                        Err(failure) => Err(failure.into_store_error()),
                     };
                     let _ = job.reply.send(result);
                 }
             }
-            Err(error) => {
-                let result = Err(classify(&error));
+            Err(failure) => {
+                let result = Err(failure.into_store_error());
                 for job in batch {
                     let _ = job.reply.send(result.clone());
                 }
@@ -150,7 +158,12 @@ impl Worker {
     }
 
     /// Writes the commits in one transaction; per-commit rejections are in the result list.
-    async fn write(&self, commits: &[&Commit], at: Timestamp) -> Result<Vec<ItemResult>, DbErr> {
+    async fn write(&self, commits: &[&Commit], at: Timestamp) -> Result<Vec<ItemResult>, WriteFailure> {
+        self.write_until_commit(commits, at).await.map_err(WriteFailure::Before)?.finish().await
+    }
+
+    /// Everything of [`Worker::write`] but the COMMIT.
+    async fn write_until_commit(&self, commits: &[&Commit], at: Timestamp) -> Result<Written, DbErr> {
         let txn = self.db.begin_with_options(write_options(self.sqlite)).await?;
         let mut results = Vec::with_capacity(commits.len());
         // Events of commits without a savepoint, appended together at the end of the batch.
@@ -181,8 +194,35 @@ impl Worker {
             results.push(result);
         }
         insert_events(&txn, deferred).await?;
-        txn.commit().await?;
-        Ok(results)
+        Ok(Written { txn, results })
+    }
+}
+
+/// A batch written but not yet committed.
+struct Written {
+    txn: DatabaseTransaction,
+    results: Vec<ItemResult>,
+}
+
+impl Written {
+    async fn finish(self) -> Result<Vec<ItemResult>, WriteFailure> {
+        self.txn.commit().await.map_err(WriteFailure::AtCommit)?;
+        Ok(self.results)
+    }
+}
+
+/// Where a batch failed: before its COMMIT (nothing was written) or in it (nobody knows).
+enum WriteFailure {
+    Before(DbErr),
+    AtCommit(DbErr),
+}
+
+impl WriteFailure {
+    fn into_store_error(self) -> StoreError {
+        match self {
+            Self::Before(error) => classify(&error),
+            Self::AtCommit(error) => StoreError::Uncertain(error.to_string()),
+        }
     }
 }
 
@@ -191,7 +231,7 @@ impl Worker {
 pub(crate) async fn commit_in(txn: DatabaseTransaction, commit: &Commit, at: Timestamp) -> Result<(), StoreError> {
     let outcome = apply(&txn, commit, at, None).await;
     let rejected = match outcome {
-        Ok(Ok(())) => return txn.commit().await.map_err(|error| classify(&error)),
+        Ok(Ok(())) => return txn.commit().await.map_err(|error| StoreError::Uncertain(error.to_string())),
         Ok(Err(rejected)) => rejected,
         Err(error) => classify(&error),
     };
@@ -236,12 +276,10 @@ fn rejection(error: &DbErr) -> Option<StoreError> {
     }
 }
 
-/// The error a commit reports when its transaction failed.
+/// The error a commit reports when its transaction failed before its COMMIT (the cause travels
+/// on the error and is logged once, at the edge).
 fn classify(error: &DbErr) -> StoreError {
-    rejection(error).unwrap_or_else(|| {
-        tracing::error!(error = %error, "commit failed");
-        StoreError::Unavailable(error.to_string())
-    })
+    rejection(error).unwrap_or_else(|| StoreError::Unavailable(error.to_string()))
 }
 
 /// Writes one commit. Its events go into `deferred` when given (the caller appends them before

@@ -197,3 +197,27 @@ async fn a_token_revoked_by_another_instance_stops_working_within_the_cache_ttl(
     tokio::time::sleep(ttl + Duration::from_millis(100)).await;
     assert!(first.caller(&hash, now).await.expect("read").is_none(), "within the TTL everywhere else");
 }
+
+/// A failure during COMMIT itself (here a deferred constraint that refuses every event at commit
+/// time) is reported as uncertain, never retried and never read as a conflict; the service
+/// answers it as PERSONA-DB003.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_that_fails_in_its_commit_is_uncertain() {
+    use sea_orm::ConnectionTrait;
+    let Some((store, ())) = postgres().await else { return };
+    let f = Fixture::new(store.clone()).await;
+    let id = f.add_human("ada").await;
+    let db = store.connection();
+    for sql in [
+        "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$",
+        "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()",
+    ] {
+        db.execute_unprepared(sql).await.expect("set up the refusal");
+    }
+    let error = f.service.update_human_profile(&f.meta(), &rename(&id, "Grace")).await.expect_err("refused at commit");
+    assert_eq!(error.id(), Some("PERSONA-DB003"), "{error}");
+    assert!(error.cause().is_some_and(|cause| cause.contains("refused at commit")), "{:?}", error.cause());
+    db.execute_unprepared("DROP TRIGGER refuse_at_commit ON events").await.expect("lift the refusal");
+    let details = f.service.update_human_profile(&f.meta(), &rename(&id, "Grace")).await.expect("read, then retried");
+    assert_eq!(details.sequence, 2, "the refused commit had not landed");
+}
