@@ -1,7 +1,8 @@
 //! The first start on an empty database: the default org, the admin and its token, in one
 //! commit, so several instances starting at once set the instance up exactly once.
 
-use super::{BootstrapConfig, Bootstrapped, Service, replay_error, store_error};
+use super::retry::{Deciding, Decision};
+use super::{BootstrapConfig, Bootstrapped, RequestMeta, Service, replay_error, store_error};
 use crate::auth::{Membership, PersonalAccessToken, Role, TokenHash, hex};
 use crate::commands::{AddMachineUserRequest, validate_org_name};
 use crate::error::Error;
@@ -159,40 +160,39 @@ impl<S: Store> Service<S> {
         if !request.role.is_instance_role() {
             return Err(Error::instance_role_required());
         }
-        for _ in 0..self.attempts(None) {
-            let instance =
-                self.inner.store.instance().await.map_err(store_error)?.ok_or_else(Error::instance_not_set_up)?;
-            let now = self.now();
-            let machine = AddMachineUserRequest {
-                user_name: request.user_name.clone(),
-                name: format!("Persona {} (recovery)", request.role.name()),
-                description: "Created by `persona admin token`".to_owned(),
-                access_token_type: AccessTokenType::Bearer.number(),
-                user_id: None,
-            };
-            let (user_id, added) = machine.into_event(self.next_id())?;
-            let (token, record, token_event) = self.new_token(&user_id, None);
-            let member = EventPayload::InstanceMemberAdded(MemberAdded {
-                user_id: user_id.as_str().to_owned(),
-                roles: vec![request.role.name().to_owned()],
-            });
-            let (grant, _) = AggregateChange::update(&instance, vec![member], now).map_err(replay_error)?;
-            let events = vec![EventPayload::MachineAdded(added), token_event];
-            let (user, _) = AggregateChange::create::<User>(user_id.as_str(), &instance.default_org_id, events, now)
-                .map_err(replay_error)?;
-            let membership = Membership { user_id: user_id.clone(), org_id: None, roles: vec![request.role] };
-            let commit = Commit {
-                editor: user_id.clone(),
-                changes: vec![grant, user],
-                side_effects: vec![SideEffect::PutMembership(membership), SideEffect::PutToken(record)],
-            };
-            match self.inner.store.commit(commit).await {
-                Ok(_) => return Ok(InstanceToken { user_id, token }),
-                Err(StoreError::Conflict) => {}
-                Err(other) => return Err(store_error(other)),
-            }
-        }
-        Err(Error::too_much_contention())
+        let machine = AddMachineUserRequest {
+            user_name: request.user_name.clone(),
+            name: format!("Persona {} (recovery)", request.role.name()),
+            description: "Created by `persona admin token`".to_owned(),
+            access_token_type: AccessTokenType::Bearer.number(),
+            user_id: None,
+        };
+        let (user_id, added) = machine.into_event(self.next_id())?;
+        let (token, record, token_event) = self.new_token(&user_id, None);
+        let membership = Membership { user_id: user_id.clone(), org_id: None, roles: vec![request.role] };
+        let decide = |instance: Instance| -> Deciding<'_> {
+            let decided = (|| {
+                let events = vec![EventPayload::MachineAdded(added.clone()), token_event.clone()];
+                let (user, _) =
+                    AggregateChange::create::<User>(user_id.as_str(), &instance.default_org_id, events, self.now())
+                        .map_err(replay_error)?;
+                Ok(Decision {
+                    events: vec![EventPayload::InstanceMemberAdded(MemberAdded {
+                        user_id: user_id.as_str().to_owned(),
+                        roles: vec![request.role.name().to_owned()],
+                    })],
+                    side_effects: vec![
+                        SideEffect::PutMembership(membership.clone()),
+                        SideEffect::PutToken(record.clone()),
+                    ],
+                    others: vec![user],
+                })
+            })();
+            Box::pin(std::future::ready(decided))
+        };
+        let meta = RequestMeta::default();
+        self.execute(&meta, &user_id, INSTANCE_ID, |_: &Instance| true, Error::instance_not_set_up, decide).await?;
+        Ok(InstanceToken { user_id, token })
     }
 
     /// A fresh token for `user_id`: its text (shown once), its stored record and its event.

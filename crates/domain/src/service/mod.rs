@@ -25,6 +25,8 @@ mod bootstrap;
 mod orgs;
 mod retry;
 
+use retry::Decision;
+
 pub use bootstrap::{InstanceToken, InstanceTokenRequest, PreparedBootstrap};
 mod privilege;
 
@@ -238,8 +240,8 @@ impl<S: Store> Service<S> {
         if precondition.is_some() { 1 } else { self.inner.config.max_attempts.max(1) }
     }
 
-    /// Read-decide-commit on one user, under its in-process lock, retried when another writer
-    /// (another instance) won; the retries decide under the store's lock of the user.
+    /// A command on one user of the caller's org: [`Service::execute`] with the user's
+    /// visibility, the checks of `reach` (and their guards), and `decide`.
     async fn change_user<F>(
         &self,
         meta: &RequestMeta<'_>,
@@ -252,51 +254,19 @@ impl<S: Store> Service<S> {
     where
         F: FnMut(&User) -> Result<UserDecision, Error> + Send,
     {
-        let precondition = meta.if_match.map(parse_if_match).transpose()?.flatten();
-        let _guard = self.inner.locks.lock(user_id.as_str()).await;
-        for attempt in 0..self.attempts(precondition) {
-            let (current, lock) = self.read_user(attempt, user_id).await?;
-            let current = current.filter(|user| user.is_visible_in(&auth.org_id)).ok_or_else(missing)?;
-            if let Some(expected) = precondition
-                && expected != current.sequence
-            {
-                return Err(Error::precondition_failed(current.sequence));
-            }
-            let guards = self.reach_guards(auth, &current, reach).await?;
-            let (events, side_effects) = decide(&current)?;
-            let (change, next) = AggregateChange::update(&current, events, self.now()).map_err(replay_error)?;
-            let sequence = next.sequence;
-            if meta.validate_only {
-                let details = ObjectDetails {
-                    sequence,
-                    creation_date: None,
-                    change_date: Some(self.now()),
-                    resource_owner: next.org_id,
-                };
-                return Ok((current, details));
-            }
-            let mut changes = vec![change];
-            changes.extend(guards);
-            let commit = Commit { editor: auth.user_id.clone(), changes, side_effects };
-            match self.commit_attempt(lock, commit).await {
-                Ok(committed) => {
-                    let details = ObjectDetails {
-                        sequence,
-                        creation_date: None,
-                        change_date: Some(committed.at),
-                        resource_owner: current.org_id.clone(),
-                    };
-                    return Ok((current, details));
-                }
-                Err(StoreError::Conflict) if precondition.is_none() => {}
-                Err(StoreError::Conflict) => {
-                    let now = self.inner.store.user(user_id).await.map_err(store_error)?;
-                    return Err(Error::precondition_failed(now.map_or(0, |user| user.sequence)));
-                }
-                Err(other) => return Err(store_error(other)),
-            }
-        }
-        Err(Error::too_much_contention())
+        let visible = |user: &User| user.is_visible_in(&auth.org_id);
+        let decide = |current: User| -> retry::Deciding<'_> {
+            // Decided now, reported after the reach's checks (their refusal comes first).
+            let decided = decide(&current);
+            Box::pin(async move {
+                let others = self.reach_guards(auth, &current, reach).await?;
+                let (events, side_effects) = decided?;
+                Ok(Decision { events, side_effects, others })
+            })
+        };
+        let executed = self.execute(meta, &auth.user_id, user_id, visible, missing, decide).await?;
+        let details = executed.details(self.now());
+        Ok((executed.before, details))
     }
 
     /// `UpdateHumanProfile`: the heart of Persona (CONTRACT section 3).
