@@ -13,10 +13,10 @@ mod tls;
 
 use clap::{Parser, Subcommand};
 use config::Config;
-use metrics::{Metrics, PoolUsage};
+use metrics::Metrics;
 use persona_domain::language::LanguagePolicy;
 use persona_domain::{BootstrapConfig, Service, ServiceConfig};
-use persona_storage::{Backend, OsRandom, SeaOrmStore, StorageConfig, SystemClock};
+use persona_storage::{OsRandom, SeaOrmStore, StorageConfig, SystemClock};
 use readiness::Readiness;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -146,27 +146,6 @@ async fn migrate(config: &Config) -> Result<(), Failure> {
     store.connection().clone().close().await.map_err(|e| Failure::Start(format!("cannot close the database: {e}")))
 }
 
-/// The usage of the store's read pool (on PostgreSQL also the write pool).
-fn pool_usage(store: &SeaOrmStore) -> Vec<PoolUsage> {
-    let connection = store.connection();
-    let usage = |pool: &'static str, open: u32, idle: usize, max: u32| PoolUsage {
-        pool,
-        open,
-        idle: u32::try_from(idle).unwrap_or(u32::MAX),
-        max,
-    };
-    match store.backend() {
-        Backend::Sqlite => {
-            let pool = connection.get_sqlite_connection_pool();
-            vec![usage("read", pool.size(), pool.num_idle(), pool.options().get_max_connections())]
-        }
-        Backend::Postgres => {
-            let pool = connection.get_postgres_connection_pool();
-            vec![usage("read_write", pool.size(), pool.num_idle(), pool.options().get_max_connections())]
-        }
-    }
-}
-
 async fn serve(config: Config) -> Result<(), Failure> {
     let languages = if config.allowed_languages.is_empty() {
         LanguagePolicy::any()
@@ -207,7 +186,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let ops = serve::Operations {
         metrics: metrics.clone(),
         readiness: readiness.clone(),
-        pools: Arc::new(move || pool_usage(&pool_store)),
+        storage: Arc::new(move || pool_store.stats()),
         openapi,
     };
     let (app, health) = serve::app(service.clone(), &config, ops).await.map_err(|e| Failure::Start(e.to_string()))?;

@@ -9,7 +9,7 @@
 //! 5. the content-type dispatcher to REST or gRPC (with gRPC-Web translation).
 
 use crate::config::Config;
-use crate::metrics::{Metrics, PoolUsage};
+use crate::metrics::Metrics;
 use crate::observe;
 use crate::protect::{self, Protection};
 use crate::readiness::Readiness;
@@ -26,6 +26,7 @@ use persona_api_rest::RestConfig;
 use persona_api_rest::error::ApiError;
 use persona_domain::Service;
 use persona_domain::ports::Store;
+use persona_storage::StorageStats;
 use serde_json::json;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -63,8 +64,8 @@ fn cors() -> CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// Database pool usage, read on each scrape.
-pub type PoolProbe = Arc<dyn Fn() -> Vec<PoolUsage> + Send + Sync>;
+/// The storage numbers (commit queue, batches, pools), read on each scrape.
+pub type StorageProbe = Arc<dyn Fn() -> StorageStats + Send + Sync>;
 
 /// What the operator endpoints and middleware share.
 #[derive(Clone)]
@@ -73,8 +74,8 @@ pub struct Operations {
     pub metrics: Arc<Metrics>,
     /// The last known readiness.
     pub readiness: Arc<Readiness>,
-    /// Pool usage for `/metrics`.
-    pub pools: PoolProbe,
+    /// Storage numbers for `/metrics`.
+    pub storage: StorageProbe,
     /// The OpenAPI document, serialized once.
     pub openapi: Bytes,
 }
@@ -119,7 +120,7 @@ async fn healthz() -> Response {
 }
 
 async fn scrape<S: Store>(State(probes): State<Probes<S>>) -> Response {
-    let text = probes.ops.metrics.render(&(probes.ops.pools)(), probes.ops.readiness.is_ready());
+    let text = probes.ops.metrics.render(&(probes.ops.storage)(), probes.ops.readiness.is_ready());
     let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], text)
         .into_response()
