@@ -16,12 +16,12 @@ mod tls;
 
 use clap::{Args, Parser, Subcommand};
 use config::Config;
-use metrics::{Metrics, PoolUsage};
+use metrics::Metrics;
 use persona_domain::auth::Role;
 use persona_domain::language::LanguagePolicy;
 use persona_domain::service::InstanceTokenRequest;
 use persona_domain::{BootstrapConfig, Service, ServiceConfig};
-use persona_storage::{Backend, OsRandom, SeaOrmStore, StorageConfig, SystemClock};
+use persona_storage::{OsRandom, SeaOrmStore, StorageConfig, SystemClock};
 use readiness::Readiness;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -311,27 +311,6 @@ fn bootstrap_config(config: &Config) -> BootstrapConfig {
     }
 }
 
-/// The usage of the store's read pool (on PostgreSQL also the write pool).
-fn pool_usage(store: &SeaOrmStore) -> Vec<PoolUsage> {
-    let connection = store.connection();
-    let usage = |pool: &'static str, open: u32, idle: usize, max: u32| PoolUsage {
-        pool,
-        open,
-        idle: u32::try_from(idle).unwrap_or(u32::MAX),
-        max,
-    };
-    match store.backend() {
-        Backend::Sqlite => {
-            let pool = connection.get_sqlite_connection_pool();
-            vec![usage("read", pool.size(), pool.num_idle(), pool.options().get_max_connections())]
-        }
-        Backend::Postgres => {
-            let pool = connection.get_postgres_connection_pool();
-            vec![usage("read_write", pool.size(), pool.num_idle(), pool.options().get_max_connections())]
-        }
-    }
-}
-
 async fn serve(config: Config) -> Result<(), Failure> {
     let tls = match (&config.tls.cert_path, &config.tls.key_path) {
         (Some(cert), Some(key)) => Some(tls::acceptor(cert, key).map_err(|e| Failure::Config(e.to_string()))?),
@@ -349,7 +328,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let ops = serve::Operations {
         metrics: metrics.clone(),
         readiness: readiness.clone(),
-        pools: Arc::new(move || pool_usage(&pool_store)),
+        storage: Arc::new(move || pool_store.stats()),
         openapi,
     };
     let (app, health) = serve::app(service.clone(), &config, ops).await.map_err(|e| Failure::Start(e.to_string()))?;

@@ -4,6 +4,7 @@
 //! database file) — so writers on every instance wait for it, and its commit cannot lose.
 
 use crate::callers::{self, CallerCache};
+use crate::stats::CommitStats;
 use crate::writer::{self, CommitClock};
 use persona_domain::ports::{AggregateLock, Commit, Committed, StoreError};
 use sea_orm::DatabaseTransaction;
@@ -14,11 +15,17 @@ pub struct SeaOrmLock {
     txn: DatabaseTransaction,
     clock: Arc<CommitClock>,
     callers: Arc<CallerCache>,
+    stats: Arc<CommitStats>,
 }
 
 impl SeaOrmLock {
-    pub(crate) fn new(txn: DatabaseTransaction, clock: Arc<CommitClock>, callers: Arc<CallerCache>) -> Self {
-        Self { txn, clock, callers }
+    pub(crate) fn new(
+        txn: DatabaseTransaction,
+        clock: Arc<CommitClock>,
+        callers: Arc<CallerCache>,
+        stats: Arc<CommitStats>,
+    ) -> Self {
+        Self { txn, clock, callers, stats }
     }
 }
 
@@ -30,9 +37,11 @@ impl std::fmt::Debug for SeaOrmLock {
 
 impl AggregateLock for SeaOrmLock {
     async fn commit(self, commit: Commit) -> Result<Committed, StoreError> {
+        let started = std::time::Instant::now();
         let affects_callers = callers::affects_callers(&commit);
         let at = self.clock.stamp();
         let result = writer::commit_in(self.txn, &commit, at).await.map(|()| Committed { at });
+        self.stats.commit_ended(started.elapsed(), &result);
         // As for the queued commits: whatever the outcome, before anyone hears of it.
         if affects_callers {
             self.callers.invalidate();

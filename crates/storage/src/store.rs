@@ -7,6 +7,7 @@ use crate::entities::{events, instance, memberships, orgs, users};
 use crate::lock::SeaOrmLock;
 use crate::migration::Migrator;
 use crate::rows::{db_sequence, event_from_row, instance_from_row, membership_from_row, org_from_row, user_from_row};
+use crate::stats::{CommitStats, PoolStats, StorageStats};
 use crate::writer::{self, CommitClock, Job, WriterSettings};
 use persona_domain::auth::{Caller, Membership, TokenHash, TokenRecord};
 use persona_domain::events::{AggregateType, Event};
@@ -57,6 +58,7 @@ pub struct SeaOrmStore {
     backend: Backend,
     callers: Arc<CallerCache>,
     clock: Arc<CommitClock>,
+    stats: Arc<CommitStats>,
 }
 
 impl std::fmt::Debug for SeaOrmStore {
@@ -68,6 +70,16 @@ impl std::fmt::Debug for SeaOrmStore {
 /// A failed read; its cause travels on the error and is logged once, where it is answered.
 fn unavailable(error: &DbErr) -> StoreError {
     StoreError::Unavailable(error.to_string())
+}
+
+fn sqlite_pool(name: &'static str, pool: &sea_orm::sqlx::SqlitePool) -> PoolStats {
+    let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+    PoolStats { pool: name, open: pool.size(), idle, max: pool.options().get_max_connections() }
+}
+
+fn postgres_pool(name: &'static str, pool: &sea_orm::sqlx::PgPool) -> PoolStats {
+    let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+    PoolStats { pool: name, open: pool.size(), idle, max: pool.options().get_max_connections() }
 }
 
 /// Token, user and memberships of a token hash in one query; `$p` is the placeholder.
@@ -179,9 +191,10 @@ impl SeaOrmStore {
         };
         let settings = WriterSettings { workers, max_batch: config.max_batch, sqlite: backend == Backend::Sqlite };
         let clock = Arc::new(CommitClock::default());
-        let commits = writer::spawn(write.clone(), &settings, Arc::clone(&clock));
+        let stats = Arc::new(CommitStats::default());
+        let commits = writer::spawn(write.clone(), &settings, Arc::clone(&clock), Arc::clone(&stats));
         let callers = Arc::new(CallerCache::new(config.caller_cache_ttl));
-        Ok(Self { read, write, commits, backend, callers, clock })
+        Ok(Self { read, write, commits, backend, callers, clock, stats })
     }
 
     /// Which database this store uses.
@@ -231,7 +244,29 @@ impl SeaOrmStore {
     }
 
     fn hold(&self, txn: DatabaseTransaction) -> SeaOrmLock {
-        SeaOrmLock::new(txn, Arc::clone(&self.clock), Arc::clone(&self.callers))
+        SeaOrmLock::new(txn, Arc::clone(&self.clock), Arc::clone(&self.callers), Arc::clone(&self.stats))
+    }
+
+    /// The commit queue, the batches, commit latency, lost races and the pools, now.
+    #[must_use]
+    pub fn stats(&self) -> StorageStats {
+        let capacity = self.commits.max_capacity();
+        let free = self.commits.capacity();
+        let pools = match self.backend {
+            Backend::Sqlite => vec![
+                sqlite_pool("read", self.read.get_sqlite_connection_pool()),
+                sqlite_pool("write", self.write.get_sqlite_connection_pool()),
+            ],
+            Backend::Postgres => vec![postgres_pool("read_write", self.read.get_postgres_connection_pool())],
+        };
+        StorageStats {
+            queue_depth: u64::try_from(capacity.saturating_sub(free)).unwrap_or(u64::MAX),
+            queue_capacity: u64::try_from(capacity).unwrap_or(u64::MAX),
+            batch_size: self.stats.batch_size.snapshot(),
+            commit_seconds: self.stats.commit_seconds.snapshot(),
+            conflicts: self.stats.conflicts.load(std::sync::atomic::Ordering::Relaxed),
+            pools,
+        }
     }
 
     /// The read connection pool (for tests and tools that inspect the tables).
@@ -302,6 +337,7 @@ impl Store for SeaOrmStore {
     }
 
     async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
+        let started = std::time::Instant::now();
         let (reply, outcome) = oneshot::channel();
         let affects_callers = callers::affects_callers(&commit);
         let sent = self.commits.send(Job { commit, reply }).await;
@@ -315,6 +351,7 @@ impl Store for SeaOrmStore {
         if affects_callers {
             self.callers.invalidate();
         }
+        self.stats.commit_ended(started.elapsed(), &result);
         result
     }
 

@@ -4,6 +4,7 @@
 
 use crate::entities::{events, instance, memberships, orgs, tokens, users};
 use crate::rows::{db_sequence, membership_to_row, org_to_row, user_to_row};
+use crate::stats::CommitStats;
 use persona_domain::events::AggregateType;
 use persona_domain::ports::{
     AggregateChange, AggregateState, Commit, Committed, INSTANCE_ID, SideEffect, StoreError, UniqueKey,
@@ -62,7 +63,12 @@ pub(crate) fn write_options(sqlite: bool) -> TransactionOptions {
 
 /// Starts the commit workers on `db` and returns the queue they serve. They stop when every
 /// sender is dropped.
-pub(crate) fn spawn(db: DatabaseConnection, settings: &WriterSettings, clock: Arc<CommitClock>) -> mpsc::Sender<Job> {
+pub(crate) fn spawn(
+    db: DatabaseConnection,
+    settings: &WriterSettings,
+    clock: Arc<CommitClock>,
+    stats: Arc<CommitStats>,
+) -> mpsc::Sender<Job> {
     let (sender, receiver) = mpsc::channel(settings.max_batch * 16);
     let shared = Arc::new(Worker {
         db,
@@ -70,6 +76,7 @@ pub(crate) fn spawn(db: DatabaseConnection, settings: &WriterSettings, clock: Ar
         max_batch: settings.max_batch.max(1),
         sqlite: settings.sqlite,
         clock,
+        stats,
     });
     for _ in 0..settings.workers.max(1) {
         let worker = Arc::clone(&shared);
@@ -84,6 +91,7 @@ struct Worker {
     max_batch: usize,
     sqlite: bool,
     clock: Arc<CommitClock>,
+    stats: Arc<CommitStats>,
 }
 
 /// A commit's own outcome inside a batch (an `Err(DbErr)` around it fails the whole batch).
@@ -159,6 +167,7 @@ impl Worker {
 
     /// Writes the commits in one transaction; per-commit rejections are in the result list.
     async fn write(&self, commits: &[&Commit], at: Timestamp) -> Result<Vec<ItemResult>, WriteFailure> {
+        self.stats.batch_size.record(u64::try_from(commits.len()).unwrap_or(u64::MAX));
         self.write_until_commit(commits, at).await.map_err(WriteFailure::Before)?.finish().await
     }
 

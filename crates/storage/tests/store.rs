@@ -89,6 +89,58 @@ async fn concurrent_updates_of_many_users_are_all_durable(store: SeaOrmStore) {
     }
 }
 
+/// After some writes the stats count each commit once (queued or locked), each queued commit in
+/// exactly one batch, the lost race, and name the pools with their limits.
+async fn stats_count_commits_batches_and_lost_races(store: SeaOrmStore, pools: &[(&str, u32)]) {
+    use persona_domain::ports::{AggregateChange, AggregateLock, AggregateState, Commit, StoreError};
+    let f = Fixture::new(store.clone()).await;
+    let id = f.add_human("ada").await;
+    for n in 0..5 {
+        f.service.update_human_profile(&f.meta(), &rename(&id, &format!("Name {n}"))).await.expect("update");
+    }
+    let current = store.user(&id).await.expect("read").expect("user");
+    let stale = Commit {
+        editor: f.admin_id.clone(),
+        changes: vec![AggregateChange {
+            expected_sequence: current.sequence - 1,
+            state: AggregateState::User(current.clone()),
+            events: vec![EventPayload::UserRemoved],
+        }],
+        side_effects: Vec::new(),
+    };
+    assert_eq!(store.commit(stale.clone()).await, Err(StoreError::Conflict));
+    let (_, lock) = store.lock_user(&id).await.expect("lock");
+    assert_eq!(lock.commit(stale).await, Err(StoreError::Conflict), "a stale commit loses under a lock too");
+
+    let stats = store.stats();
+    // Set-up, the add, 5 updates and the stale commit went through the queue; one through a lock.
+    let queued = 1 + 1 + 5 + 1;
+    assert_eq!(stats.commit_seconds.count, queued + 1, "every commit is timed once");
+    assert!(stats.commit_seconds.sum > 0.0);
+    assert!(stats.commit_seconds.cumulative.windows(2).all(|w| w[0] <= w[1]), "buckets are cumulative");
+    assert!(stats.commit_seconds.cumulative.last().is_some_and(|&n| n <= stats.commit_seconds.count));
+    assert!((stats.batch_size.sum - queued as f64).abs() < f64::EPSILON, "each queued commit in one batch");
+    assert!((1..=queued).contains(&stats.batch_size.count));
+    assert_eq!(stats.conflicts, 2);
+    assert_eq!((stats.queue_depth, stats.queue_capacity), (0, 256 * 16), "nothing waits once all answered");
+    let named: Vec<(&str, u32)> = stats.pools.iter().map(|p| (p.pool, p.max)).collect();
+    assert_eq!(named, pools);
+    assert!(stats.pools.iter().all(|p| p.idle <= p.open && p.open <= p.max));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_stats_count_commits_batches_and_lost_races() {
+    let (store, _dir) = sqlite().await.expect("sqlite");
+    stats_count_commits_batches_and_lost_races(store, &[("read", 4), ("write", 1)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stats_count_commits_batches_and_lost_races() {
+    if let Some((store, ())) = postgres().await {
+        stats_count_commits_batches_and_lost_races(store, &[("read_write", 4)]).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_concurrent_updates_of_one_user_stay_consistent() {
     let (store, _dir) = sqlite().await.expect("sqlite");

@@ -212,7 +212,9 @@ impl<S: Store> Service<S> {
         self.inner.ids.next(self.now().unix_millis())
     }
 
-    /// Authenticates the bearer token, resolves the org and checks `permission` in it.
+    /// Authenticates the bearer token, resolves the org and checks `permission` in it. The
+    /// resolved org is recorded as `resolved_org` on the current tracing span (the server's
+    /// request span declares that field), so logs name the org a request acted in.
     ///
     /// # Errors
     /// The Unauthenticated, PermissionDenied and NotFound errors of CONTRACT section 5.
@@ -233,6 +235,7 @@ impl<S: Store> Service<S> {
                 return Err(Error::org_not_found_for_header());
             }
         }
+        tracing::Span::current().record("resolved_org", org.as_str());
         authorize(&caller, &org, permission)
     }
 
