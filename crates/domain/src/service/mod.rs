@@ -484,7 +484,7 @@ impl<S: Store> Service<S> {
                 let editor = self.inner.store.user(&event.editor).await.map_err(store_error)?;
                 let names = editor.map_or_else(Default::default, |e| {
                     let display = match &e.kind {
-                        UserKind::Human(h) => h.profile.display_name.clone(),
+                        UserKind::Human(h) => h.profile.display_name().to_owned(),
                         UserKind::Machine(m) => m.name.clone(),
                     };
                     (display, e.user_name)
@@ -521,7 +521,7 @@ mod tests {
         let error = f.service.update_human_profile(&f.meta(), &rename(&ada, "Grace")).await.expect_err("lost");
         assert_eq!((error.kind(), error.id()), (crate::ErrorKind::Unavailable, Some("PERSONA-DB003")));
         let stored = f.service.get_human_profile(&f.meta(), ada.as_str()).await.expect("read").1;
-        assert_eq!(stored.first_name, "Grace", "it had landed, as the message warns it may have");
+        assert_eq!(stored.first_name(), "Grace", "it had landed, as the message warns it may have");
 
         store.lose_acknowledgements(1);
         let unsupported = crate::commands::UnsupportedHumanFields::default();
