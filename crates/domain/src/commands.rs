@@ -336,10 +336,7 @@ pub fn validate_token_request(
 /// # Errors
 /// InvalidArgument: `value length must be between 1 and 200 runes, inclusive` for `userId`.
 pub fn validate_user_id(id: &str) -> Result<UserId, Error> {
-    let mut v = Validator::new();
-    v.length("userId", id, 1, NAME_MAX);
-    v.finish()?;
-    Ok(UserId::new(id))
+    UserId::parse("userId", id)
 }
 
 #[cfg(test)]
