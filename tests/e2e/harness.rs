@@ -816,10 +816,10 @@ pub async fn audit_user(store: &persona_storage::SeaOrmStore, id: &str) -> Vec<p
         if let (EventPayload::ProfileChanged(changed), Some(before)) = (&event.payload, &state) {
             let profile = &before.human().expect("a profile change of a human").profile;
             let olds = [
-                (&changed.first_name, &profile.first_name),
-                (&changed.last_name, &profile.last_name),
-                (&changed.nick_name, &profile.nick_name),
-                (&changed.display_name, &profile.display_name),
+                (&changed.first_name, profile.first_name()),
+                (&changed.last_name, profile.last_name()),
+                (&changed.nick_name, profile.nick_name()),
+                (&changed.display_name, profile.display_name()),
             ];
             for (change, current) in olds {
                 if let Some(change) = change {

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `persona` binary on a free port, driven over the network.
 
+mod bootstrap;
 mod calls;
 mod causes;
 mod crash;

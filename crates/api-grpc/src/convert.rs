@@ -119,12 +119,12 @@ pub fn add_machine_user_request(request: management::AddMachineUserRequest) -> A
 #[must_use]
 pub fn profile(profile: &Profile) -> user::Profile {
     user::Profile {
-        first_name: profile.first_name.clone(),
-        last_name: profile.last_name.clone(),
-        nick_name: profile.nick_name.clone(),
-        display_name: profile.display_name.clone(),
-        preferred_language: profile.preferred_language.as_str().to_owned(),
-        gender: profile.gender.number(),
+        first_name: profile.first_name().to_owned(),
+        last_name: profile.last_name().to_owned(),
+        nick_name: profile.nick_name().to_owned(),
+        display_name: profile.display_name().to_owned(),
+        preferred_language: profile.preferred_language().as_str().to_owned(),
+        gender: profile.gender().number(),
         avatar_url: String::new(),
     }
 }
@@ -304,14 +304,15 @@ mod tests {
             user_name: "ada".into(),
             state: UserState::Active,
             kind: UserKind::Human(Human {
-                profile: Profile {
-                    first_name: "Ada".into(),
-                    last_name: "Lovelace".into(),
-                    nick_name: String::new(),
-                    display_name: "Ada Lovelace".into(),
-                    preferred_language: PreferredLanguage::undetermined(),
-                    gender: Gender::Female,
-                },
+                profile: Profile::new(
+                    "Ada",
+                    "Lovelace",
+                    "",
+                    "Ada Lovelace",
+                    PreferredLanguage::undetermined(),
+                    Gender::Female,
+                )
+                .expect("a valid profile"),
                 email: Email { address: "ada@example.com".into(), verified: true },
                 phone: None,
             }),

@@ -250,9 +250,9 @@ mod tests {
                 Error::too_much_contention().into(),
                 409,
                 json!({"code": 10,
-                    "message": "The object is being changed concurrently, please retry (PERSONA-CON01)",
+                    "message": "The object is being changed concurrently and nothing was written: it is safe to retry (PERSONA-CON01)",
                     "details": [{"@type": ERROR_DETAIL_TYPE, "id": "PERSONA-CON01",
-                        "message": "The object is being changed concurrently, please retry"}]}),
+                        "message": "The object is being changed concurrently and nothing was written: it is safe to retry"}]}),
             ),
             (
                 Error::without_id(ErrorKind::InvalidArgument, "invalid X.FirstName: too short")

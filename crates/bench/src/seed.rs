@@ -117,7 +117,7 @@ pub async fn history(store: &SeaOrmStore, admin: &Admin, id: &str, events: usize
     let mut written = 0;
     while written < events {
         let count = PER_COMMIT.min(events - written);
-        let mut first = user.human().map(|h| h.profile.first_name.clone()).unwrap_or_default();
+        let mut first = user.human().map(|h| h.profile.first_name().to_owned()).unwrap_or_default();
         let mut payloads = Vec::with_capacity(count);
         for _ in 0..count {
             let new = if first == "Seed" { "Hist".to_owned() } else { "Seed".to_owned() };

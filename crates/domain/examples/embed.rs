@@ -54,7 +54,7 @@ fn main() -> Result<(), Error> {
             Ok(_) => println!("unexpected: an identical update was accepted"),
         }
         let (_, profile) = service.get_human_profile(&meta, &created.id).await?;
-        println!("stored language: {}", profile.preferred_language);
+        println!("stored language: {}", profile.preferred_language());
         Ok(())
     })
 }

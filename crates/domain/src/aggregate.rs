@@ -3,7 +3,7 @@
 //! next state and sequence from them with [`Aggregate::apply`], so no use case writes a sequence
 //! number and replaying an aggregate's stored events gives exactly its read-model row.
 
-use crate::events::{Event, EventPayload, ProfileChanged};
+use crate::events::{Event, EventPayload};
 use crate::ids::{OrgId, UserId};
 use crate::language::PreferredLanguage;
 use crate::org::{Org, OrgState};
@@ -113,15 +113,17 @@ impl Aggregate for User {
         };
         let mut user = match (state, payload) {
             (None, EventPayload::HumanAdded(added)) => {
+                let profile = Profile::new(
+                    added.first_name.clone(),
+                    added.last_name.clone(),
+                    added.nick_name.clone(),
+                    added.display_name.clone(),
+                    PreferredLanguage::from_stored(added.preferred_language.clone()),
+                    Gender::from_number(added.gender),
+                )
+                .map_err(|_| misfit::<Self>(payload, envelope))?;
                 let human = Human {
-                    profile: Profile {
-                        first_name: added.first_name.clone(),
-                        last_name: added.last_name.clone(),
-                        nick_name: added.nick_name.clone(),
-                        display_name: added.display_name.clone(),
-                        preferred_language: PreferredLanguage::from_stored(added.preferred_language.clone()),
-                        gender: Gender::from_number(added.gender),
-                    },
+                    profile,
                     email: Email { address: added.email.clone(), verified: added.email_verified },
                     phone: added.phone.clone().map(|number| Phone { number, verified: added.phone_verified }),
                 };
@@ -139,7 +141,7 @@ impl Aggregate for User {
             (Some(user), EventPayload::ProfileChanged(changed)) if user.human().is_some() => {
                 let mut user = user;
                 if let UserKind::Human(human) = &mut user.kind {
-                    apply_profile_change(&mut human.profile, changed);
+                    human.profile = human.profile.changed(changed).map_err(|_| misfit::<Self>(payload, envelope))?;
                 }
                 user
             }
@@ -164,27 +166,6 @@ impl Aggregate for User {
 
     fn into_state(self) -> AggregateState {
         AggregateState::User(self)
-    }
-}
-
-/// Sets the fields a profile change names to their new values.
-fn apply_profile_change(profile: &mut Profile, changed: &ProfileChanged) {
-    let text = [
-        (&mut profile.first_name, &changed.first_name),
-        (&mut profile.last_name, &changed.last_name),
-        (&mut profile.nick_name, &changed.nick_name),
-        (&mut profile.display_name, &changed.display_name),
-    ];
-    for (field, change) in text {
-        if let Some(change) = change {
-            field.clone_from(&change.new);
-        }
-    }
-    if let Some(change) = &changed.preferred_language {
-        profile.preferred_language = PreferredLanguage::from_stored(change.new.clone());
-    }
-    if let Some(change) = &changed.gender {
-        profile.gender = Gender::from_number(change.new);
     }
 }
 
@@ -312,7 +293,9 @@ impl AggregateChange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{FieldChange, HumanAdded, MachineAdded, MemberAdded, MemberRemoved, OrgAdded, TokenAdded};
+    use crate::events::{
+        FieldChange, HumanAdded, MachineAdded, MemberAdded, MemberRemoved, OrgAdded, ProfileChanged, TokenAdded,
+    };
 
     const AT: Timestamp = Timestamp::from_unix_micros(1_000);
     const LATER: Timestamp = Timestamp::from_unix_micros(2_000);
@@ -346,7 +329,7 @@ mod tests {
         let events = vec![EventPayload::ProfileChanged(renamed), EventPayload::UserRemoved];
         let (change, next) = AggregateChange::update(&user, events, LATER).expect("changes apply");
         assert_eq!((change.expected_sequence, next.sequence, next.state), (1, 3, UserState::Deleted));
-        assert_eq!(next.human().map(|h| h.profile.first_name.as_str()), Some("Grace"));
+        assert_eq!(next.human().map(|h| h.profile.first_name()), Some("Grace"));
         assert_eq!((next.created_at, next.changed_at), (AT, LATER));
         assert_eq!(change.state, AggregateState::User(next));
     }

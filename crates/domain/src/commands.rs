@@ -150,14 +150,14 @@ impl NewHumanRequest {
         Ok(NewHuman {
             user_name: user_name.to_owned(),
             human: Human {
-                profile: Profile {
-                    first_name: first_name.to_owned(),
-                    last_name: last_name.to_owned(),
-                    nick_name: input.nick_name.clone(),
+                profile: Profile::new(
+                    first_name,
+                    last_name,
+                    input.nick_name.clone(),
                     display_name,
-                    preferred_language: language.unwrap_or_else(PreferredLanguage::undetermined),
-                    gender: Gender::from_number(input.gender),
-                },
+                    language.unwrap_or_else(PreferredLanguage::undetermined),
+                    Gender::from_number(input.gender),
+                )?,
                 email: Email { address: address.to_owned(), verified: email.is_email_verified },
                 phone,
             },
@@ -213,12 +213,12 @@ impl NewHuman {
         let p = &self.human.profile;
         HumanAdded {
             user_name: self.user_name.clone(),
-            first_name: p.first_name.clone(),
-            last_name: p.last_name.clone(),
-            nick_name: p.nick_name.clone(),
-            display_name: p.display_name.clone(),
-            preferred_language: p.preferred_language.as_str().to_owned(),
-            gender: p.gender.number(),
+            first_name: p.first_name().to_owned(),
+            last_name: p.last_name().to_owned(),
+            nick_name: p.nick_name().to_owned(),
+            display_name: p.display_name().to_owned(),
+            preferred_language: p.preferred_language().as_str().to_owned(),
+            gender: p.gender().number(),
             email: self.human.email.address.clone(),
             email_verified: self.human.email.verified,
             phone: self.human.phone.as_ref().map(|phone| phone.number.clone()),
@@ -336,10 +336,7 @@ pub fn validate_token_request(
 /// # Errors
 /// InvalidArgument: `value length must be between 1 and 200 runes, inclusive` for `userId`.
 pub fn validate_user_id(id: &str) -> Result<UserId, Error> {
-    let mut v = Validator::new();
-    v.length("userId", id, 1, NAME_MAX);
-    v.finish()?;
-    Ok(UserId::new(id))
+    UserId::parse("userId", id)
 }
 
 #[cfg(test)]
@@ -366,8 +363,8 @@ mod tests {
     #[test]
     fn display_name_defaults_to_first_and_last() {
         let human = add(&request()).expect("valid");
-        assert_eq!(human.human.profile.display_name, "Ada Lovelace");
-        assert_eq!(human.human.profile.preferred_language.as_str(), "und");
+        assert_eq!(human.human.profile.display_name(), "Ada Lovelace");
+        assert_eq!(human.human.profile.preferred_language().as_str(), "und");
     }
 
     #[test]
@@ -417,8 +414,7 @@ mod tests {
     #[test]
     fn unsupported_import_fields_are_rejected_not_dropped() {
         let unsupported = UnsupportedHumanFields { otp_code: true, ..UnsupportedHumanFields::default() };
-        let error =
-            request().validate(&unsupported, &LanguagePolicy::any()).expect_err("otp");
+        let error = request().validate(&unsupported, &LanguagePolicy::any()).expect_err("otp");
         assert_eq!(error.kind(), crate::error::ErrorKind::InvalidArgument);
         assert!(error.message().contains("otp_code"));
     }

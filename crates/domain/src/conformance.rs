@@ -10,11 +10,15 @@ use crate::error::ErrorKind;
 use crate::events::EventPayload;
 use crate::ids::{OrgId, TokenId, UserId};
 use crate::memory::{SeededRandom, SystemClock};
-use crate::ports::{AggregateChange, AggregateState, Commit, EventPage, SideEffect, Store, StoreError};
+use crate::ports::{AggregateChange, AggregateLock, AggregateState, Commit, EventPage, SideEffect, Store, StoreError};
 use crate::service::{BootstrapConfig, RequestMeta, Service, ServiceConfig};
 use crate::time::Timestamp;
 use crate::user::User;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
 
 /// A bootstrapped service over `store`, with the admin's `authorization` value and org.
 pub struct Fixture<S> {
@@ -406,6 +410,132 @@ pub async fn replay_equals_the_read_model_for_every_event_type<S: Store>(store: 
     assert_eq!(crate::ports::Instance::replay(&events).expect("replays"), instance);
 }
 
+/// Polls both futures until both are done, `first` first each time (a store's futures may wait
+/// for each other, so neither may be left unpolled).
+async fn both<A: Future, B: Future>(first: A, second: B) -> (A::Output, B::Output) {
+    let (mut first, mut second) = (pin!(first), pin!(second));
+    let (mut a, mut b) = (None, None);
+    std::future::poll_fn(move |context| {
+        if a.is_none()
+            && let Poll::Ready(value) = first.as_mut().poll(context)
+        {
+            a = Some(value);
+        }
+        if b.is_none()
+            && let Poll::Ready(value) = second.as_mut().poll(context)
+        {
+            b = Some(value);
+        }
+        match (a.take(), b.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                (a, b) = (x, y);
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+/// Completes after `duration`, on any executor: a helper thread wakes the task.
+async fn pause(duration: Duration) {
+    let until = Instant::now() + duration;
+    let mut shared: Option<Arc<Mutex<Waker>>> = None;
+    std::future::poll_fn(move |context| {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Poll::Ready(());
+        }
+        match &shared {
+            Some(waker) => waker.lock().unwrap_or_else(PoisonError::into_inner).clone_from(context.waker()),
+            None => {
+                let waker = Arc::new(Mutex::new(context.waker().clone()));
+                let theirs = Arc::clone(&waker);
+                std::thread::spawn(move || {
+                    std::thread::sleep(left);
+                    theirs.lock().unwrap_or_else(PoisonError::into_inner).wake_by_ref();
+                });
+                shared = Some(waker);
+            }
+        }
+        Poll::Pending
+    })
+    .await;
+}
+
+/// A commit renaming `current` (guarded by its sequence) to `user_name`.
+fn rename_commit(editor: &UserId, current: &User, user_name: &str) -> Commit {
+    let mut next = current.clone();
+    next.user_name = user_name.into();
+    next.sequence = current.sequence + 1;
+    Commit {
+        editor: editor.clone(),
+        changes: vec![AggregateChange {
+            expected_sequence: current.sequence,
+            state: AggregateState::User(next),
+            events: vec![EventPayload::UserRemoved],
+        }],
+        side_effects: Vec::new(),
+    }
+}
+
+/// While a user is locked, another writer of it waits: the lock's commit lands, and the other
+/// one — decided on the same state, sent first and given time to land — finds the sequence
+/// moved on.
+pub async fn a_locked_user_makes_other_writers_wait_and_its_commit_wins<S: Store>(store: S) {
+    let f = Fixture::new(store.clone()).await;
+    let id = f.add_human("ada").await;
+    let (locked, lock) = store.lock_user(&id).await.expect("lock");
+    let locked = locked.expect("the locked user is read");
+    assert_eq!(locked, user(&store, &id).await, "read under the lock: the current state");
+    let competitor = store.commit(rename_commit(&f.admin_id, &locked, "competitor"));
+    let holder = async {
+        // Time enough for the competitor to land, were it not held up (it is: it cannot win).
+        pause(Duration::from_millis(300)).await;
+        lock.commit(rename_commit(&f.admin_id, &locked, "holder")).await
+    };
+    let (competitor, holder) = both(competitor, holder).await;
+    let committed = holder.expect("the lock's commit lands");
+    assert_eq!(competitor, Err(StoreError::Conflict), "the other writer waited and lost");
+    let after = user(&store, &id).await;
+    assert_eq!((after.user_name.as_str(), after.sequence, after.changed_at), ("holder", 2, committed.at));
+    let page = EventPage { cursor: 0, limit: 100, ascending: true };
+    assert_eq!(store.user_events(&id, page).await.expect("read").len(), 2);
+}
+
+/// Dropping a lock writes nothing and lets the next writer in; orgs lock like users; a
+/// missing aggregate is read as `None`.
+pub async fn a_dropped_lock_writes_nothing_and_lets_writers_in<S: Store>(store: S) {
+    let f = Fixture::new(store.clone()).await;
+    let id = f.add_human("ada").await;
+    let (locked, lock) = store.lock_user(&id).await.expect("lock");
+    drop(lock);
+    let locked = locked.expect("the locked user is read");
+    store.commit(rename_commit(&f.admin_id, &locked, "after")).await.expect("a writer gets in after the drop");
+    assert_eq!(user(&store, &id).await.user_name, "after");
+
+    let (nobody, lock) = store.lock_user(&UserId::new("nobody")).await.expect("lock");
+    assert_eq!(nobody, None);
+    drop(lock);
+
+    let (org, lock) = store.lock_org(&f.org).await.expect("lock");
+    let org = org.expect("the locked org is read");
+    let mut renamed = org.clone();
+    renamed.name = "Renamed".into();
+    renamed.sequence = org.sequence + 1;
+    let commit = Commit {
+        editor: f.admin_id.clone(),
+        changes: vec![AggregateChange {
+            expected_sequence: org.sequence,
+            state: AggregateState::Org(renamed),
+            events: vec![EventPayload::UserRemoved],
+        }],
+        side_effects: Vec::new(),
+    };
+    lock.commit(commit).await.expect("the org's commit lands");
+    assert_eq!(store.org(&f.org).await.expect("read").map(|o| o.name), Some("Renamed".to_owned()));
+}
+
 /// Generates one `#[tokio::test]` per conformance check. `$make` is an async expression that
 /// gives `Option<(store, guard)>`: `None` skips (a backend that is not configured), the guard
 /// lives until the test ends (a temporary directory, say).
@@ -425,7 +555,9 @@ macro_rules! store_conformance {
             guards_check_the_sequence_and_write_nothing,
             memberships_are_read_per_user_and_instance_wide,
             the_last_instance_owner_cannot_be_removed,
-            replay_equals_the_read_model_for_every_event_type
+            replay_equals_the_read_model_for_every_event_type,
+            a_locked_user_makes_other_writers_wait_and_its_commit_wins,
+            a_dropped_lock_writes_nothing_and_lets_writers_in
         );
     };
     (@each $make:expr; $($name:ident),*) => {

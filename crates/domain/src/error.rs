@@ -373,13 +373,28 @@ impl Error {
     /// Concurrent writers kept winning: the command gave up after its bounded retries.
     #[must_use]
     pub fn too_much_contention() -> Self {
-        Self::new(ErrorKind::Aborted, "PERSONA-CON01", "The object is being changed concurrently, please retry")
+        Self::new(
+            ErrorKind::Aborted,
+            "PERSONA-CON01",
+            "The object is being changed concurrently and nothing was written: it is safe to retry",
+        )
     }
 
     /// The database is unreachable or failed; nothing was written.
     #[must_use]
     pub fn storage_unavailable() -> Self {
         Self::new(ErrorKind::Unavailable, "PERSONA-DB001", "The database is not available")
+    }
+
+    /// The database failed while committing: the change may have been applied. Read the object
+    /// to know before trying again.
+    #[must_use]
+    pub fn commit_uncertain() -> Self {
+        Self::new(
+            ErrorKind::Unavailable,
+            "PERSONA-DB003",
+            "The database failed while committing; the change may have been applied, read it before retrying",
+        )
     }
 
     /// Stored data could not be read back: a bug or a corrupt row.

@@ -4,6 +4,9 @@
 use std::fmt;
 use std::sync::Mutex;
 
+/// The longest id a request may name (the contract's `user_id` rule).
+const MAX_ID_LENGTH: usize = 200;
+
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -11,10 +14,22 @@ macro_rules! string_id {
         pub struct $name(String);
 
         impl $name {
-            /// Wraps an id as given by a client or read back from storage.
+            /// Wraps an id known to be well formed: generated here, or read back from storage.
+            /// Ids from requests go through [`Self::parse`].
             #[must_use]
             pub fn new(id: impl Into<String>) -> Self {
                 Self(id.into())
+            }
+
+            /// An id from a request, named `field` there: 1..200 characters, no U+0000.
+            ///
+            /// # Errors
+            /// InvalidArgument naming `field`.
+            pub fn parse(field: &'static str, raw: &str) -> Result<Self, crate::Error> {
+                let mut v = crate::validation::Validator::new();
+                v.length(field, raw, 1, MAX_ID_LENGTH);
+                v.finish()?;
+                Ok(Self(raw.to_owned()))
             }
 
             /// The id as text.
@@ -97,6 +112,24 @@ impl IdGenerator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_from_requests_are_refused_when_empty_too_long_or_holding_nul() {
+        let long = "1".repeat(201);
+        for (case, raw) in [("empty", ""), ("201 characters", long.as_str()), ("NUL", "12\u{0}3")] {
+            let error = UserId::parse("userId", raw).expect_err(case);
+            assert_eq!(error.kind(), crate::ErrorKind::InvalidArgument, "{case}");
+            assert_eq!(error.field_violations()[0].field, "userId", "{case}");
+        }
+        assert_eq!(OrgId::parse("orgId", &"😀".repeat(200)).map(|id| id.as_str().chars().count()), Ok(200));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_id_of_1_to_200_characters_without_nul_is_accepted(raw in "[^\\x00]{1,200}") {
+            proptest::prop_assert_eq!(UserId::parse("userId", &raw).map(UserId::into_string), Ok(raw.clone()));
+        }
+    }
     use std::collections::HashSet;
 
     #[test]

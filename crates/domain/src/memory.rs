@@ -7,8 +7,8 @@ use crate::events::{AggregateType, Event};
 use crate::ids::{OrgId, UserId};
 use crate::org::Org;
 use crate::ports::{
-    AggregateState, Clock, Commit, Committed, EventPage, INSTANCE_ID, Instance, Random, SideEffect, Store, StoreError,
-    UniqueKey,
+    AggregateLock, AggregateState, Clock, Commit, Committed, EventPage, INSTANCE_ID, Instance, Random, SideEffect,
+    Store, StoreError, UniqueKey,
 };
 use crate::time::Timestamp;
 use crate::user::User;
@@ -88,17 +88,60 @@ struct State {
     memberships: Vec<Membership>,
     tokens: Vec<(PersonalAccessToken, bool)>,
     last_commit: Timestamp,
+    /// How many of the next commits land but report [`StoreError::Uncertain`] (a lost
+    /// acknowledgement, for tests).
+    lost_acknowledgements: u32,
 }
 
 /// A [`Store`] in memory. Clones share the same data.
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryStore {
     state: Arc<Mutex<State>>,
+    /// Held by [`InMemoryStore::lock_user`] and [`InMemoryStore::lock_org`] (one lock for the
+    /// whole store: coarser than a row, which the port allows); every commit waits for it.
+    writers: Arc<async_lock::Mutex<()>>,
+}
+
+/// The hold of [`InMemoryStore`]: the store's writer lock until it commits or is dropped.
+#[derive(Debug)]
+pub struct InMemoryLock {
+    store: InMemoryStore,
+    _held: async_lock::MutexGuardArc<()>,
+}
+
+impl AggregateLock for InMemoryLock {
+    async fn commit(self, commit: Commit) -> Result<Committed, StoreError> {
+        self.store.commit_now(commit)
+    }
 }
 
 impl InMemoryStore {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes the next `count` commits land but answer [`StoreError::Uncertain`], as when the
+    /// connection breaks during COMMIT (for tests of what callers do then).
+    pub fn lose_acknowledgements(&self, count: u32) {
+        self.state().lost_acknowledgements = count;
+    }
+
+    fn commit_now(&self, commit: Commit) -> Result<Committed, StoreError> {
+        let mut state = self.state();
+        state.check(&commit)?;
+        let now = SystemClock.now();
+        let at = if now > state.last_commit {
+            now
+        } else {
+            Timestamp::from_unix_micros(state.last_commit.unix_micros() + 1)
+        };
+        state.last_commit = at;
+        state.apply(commit, at);
+        if state.lost_acknowledgements > 0 {
+            state.lost_acknowledgements -= 1;
+            return Err(StoreError::Uncertain("the acknowledgement was lost".to_owned()));
+        }
+        Ok(Committed { at })
     }
 
     /// Every stored event, in commit order (for tests).
@@ -204,6 +247,8 @@ impl State {
 }
 
 impl Store for InMemoryStore {
+    type Lock = InMemoryLock;
+
     async fn token(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         let state = self.state();
         let Some((record, revoked)) = state.tokens.iter().find(|(t, _)| &t.hash == token) else {
@@ -259,20 +304,23 @@ impl Store for InMemoryStore {
     }
 
     async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
-        let mut state = self.state();
-        state.check(&commit)?;
-        let now = SystemClock.now();
-        let at = if now > state.last_commit {
-            now
-        } else {
-            Timestamp::from_unix_micros(state.last_commit.unix_micros() + 1)
-        };
-        state.last_commit = at;
-        state.apply(commit, at);
-        Ok(Committed { at })
+        let _turn = self.writers.lock().await;
+        self.commit_now(commit)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn lock_user(&self, id: &UserId) -> Result<(Option<User>, InMemoryLock), StoreError> {
+        let held = self.writers.lock_arc().await;
+        let user = self.state().users.get(id).cloned();
+        Ok((user, InMemoryLock { store: self.clone(), _held: held }))
+    }
+
+    async fn lock_org(&self, id: &OrgId) -> Result<(Option<Org>, InMemoryLock), StoreError> {
+        let held = self.writers.lock_arc().await;
+        let org = self.state().orgs.get(id).cloned();
+        Ok((org, InMemoryLock { store: self.clone(), _held: held }))
     }
 }

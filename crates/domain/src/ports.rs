@@ -125,6 +125,10 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The database failed while committing (the connection broke during COMMIT, say): the
+    /// commit may or may not have landed. Never to be retried blindly, nor read as a conflict.
+    #[error("the outcome of the commit is unknown: {0}")]
+    Uncertain(String),
 }
 
 /// One page of an aggregate's events.
@@ -139,6 +143,22 @@ pub struct EventPage {
     pub ascending: bool,
 }
 
+/// An exclusive hold on one aggregate, taken in a write transaction
+/// ([`Store::lock_user`], [`Store::lock_org`]): every other writer of that aggregate — in this
+/// process or another one on the same database — waits until the hold ends. It ends when
+/// [`AggregateLock::commit`] returns, or when the lock is dropped, which writes nothing.
+///
+/// The service decides under a lock only after losing a race, so that the writer that lost
+/// once cannot lose again, however busy the other writers are.
+pub trait AggregateLock: Send + 'static {
+    /// Commits atomically and durably in the locked transaction.
+    ///
+    /// # Errors
+    /// As [`Store::commit`]; [`StoreError::Conflict`] only when the commit guards an aggregate
+    /// other than the locked one, or guards it with another sequence than the one read.
+    fn commit(self, commit: Commit) -> impl Future<Output = Result<Committed, StoreError>> + Send;
+}
+
 /// Storage of events and of the read model.
 ///
 /// Implementations commit a [`Commit`] atomically and durably before they return `Ok`, check
@@ -146,6 +166,9 @@ pub struct EventPage {
 /// `changed_at` (and `created_at` of new aggregates) and every event with [`Committed::at`]. A
 /// change without events ([`AggregateChange::guard`]) is only checked: its row stays as it is.
 pub trait Store: Clone + Send + Sync + 'static {
+    /// The hold [`Store::lock_user`] and [`Store::lock_org`] give.
+    type Lock: AggregateLock;
+
     /// The token with hash `token`, whatever its state: [`TokenRecord::caller_at`] decides
     /// whether it counts.
     ///
@@ -221,7 +244,8 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Conflict`] when an expected sequence no longer holds (or a new aggregate
     /// exists already); [`StoreError::Duplicate`] when a unique value is taken;
-    /// [`StoreError::Unavailable`] when nothing could be written. On any error nothing of the
+    /// [`StoreError::Unavailable`] when nothing could be written; [`StoreError::Uncertain`] when
+    /// the database failed during the commit itself. On any error but the last nothing of the
     /// commit is visible.
     fn commit(&self, commit: Commit) -> impl Future<Output = Result<Committed, StoreError>> + Send;
 
@@ -230,6 +254,20 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] when it is not.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Locks user `id` for writing (waiting while another writer holds it) and reads it under
+    /// the lock. Commit through the lock; a [`Store::commit`] of the same task while it holds
+    /// the lock would wait for itself.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
+    fn lock_user(&self, id: &UserId) -> impl Future<Output = Result<(Option<User>, Self::Lock), StoreError>> + Send;
+
+    /// Locks org `id` for writing and reads it under the lock, like [`Store::lock_user`].
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
+    fn lock_org(&self, id: &OrgId) -> impl Future<Output = Result<(Option<Org>, Self::Lock), StoreError>> + Send;
 }
 
 /// The current time.

@@ -55,21 +55,110 @@ impl Gender {
     }
 }
 
-/// The profile of a human user, as stored.
+/// The profile of a human user. A `Profile` that exists is valid: its fields are private and
+/// [`Profile::new`] is the only way to one, so every profile in the system (from a request, a
+/// replayed event or a stored row) keeps the rules below.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
-    /// 1..200 characters.
-    pub first_name: String,
-    /// 1..200 characters.
-    pub last_name: String,
-    /// 0..200 characters.
-    pub nick_name: String,
-    /// 1..200 characters.
-    pub display_name: String,
-    /// Canonical BCP 47 tag, `und` when none.
-    pub preferred_language: PreferredLanguage,
+    first_name: String,
+    last_name: String,
+    nick_name: String,
+    display_name: String,
+    preferred_language: PreferredLanguage,
+    gender: Gender,
+}
+
+/// The longest display name a profile can hold: one computed as "First Last" from two
+/// 200-character names (ZITADEL computes it the same way, without a limit of its own).
+const DISPLAY_MAX: usize = 2 * NAME_MAX + 1;
+
+impl Profile {
+    /// A profile of these values: first and last name 1..200 characters, nick name at most 200,
+    /// display name 1..401, none holding U+0000; the language is a parsed tag already.
+    ///
+    /// # Errors
+    /// InvalidArgument naming every field that breaks its rule.
+    pub fn new(
+        first_name: impl Into<String>,
+        last_name: impl Into<String>,
+        nick_name: impl Into<String>,
+        display_name: impl Into<String>,
+        preferred_language: PreferredLanguage,
+        gender: Gender,
+    ) -> Result<Self, Error> {
+        let profile = Self {
+            first_name: first_name.into(),
+            last_name: last_name.into(),
+            nick_name: nick_name.into(),
+            display_name: display_name.into(),
+            preferred_language,
+            gender,
+        };
+        let mut v = Validator::new();
+        v.length("firstName", &profile.first_name, 1, NAME_MAX);
+        v.length("lastName", &profile.last_name, 1, NAME_MAX);
+        v.length("nickName", &profile.nick_name, 0, NAME_MAX);
+        v.length("displayName", &profile.display_name, 1, DISPLAY_MAX);
+        v.finish()?;
+        Ok(profile)
+    }
+
+    /// First name.
+    #[must_use]
+    pub fn first_name(&self) -> &str {
+        &self.first_name
+    }
+
+    /// Last name.
+    #[must_use]
+    pub fn last_name(&self) -> &str {
+        &self.last_name
+    }
+
+    /// Nick name (may be empty).
+    #[must_use]
+    pub fn nick_name(&self) -> &str {
+        &self.nick_name
+    }
+
+    /// Display name.
+    #[must_use]
+    pub fn display_name(&self) -> &str {
+        &self.display_name
+    }
+
+    /// Preferred language: a canonical BCP 47 tag, `und` when none.
+    #[must_use]
+    pub fn preferred_language(&self) -> &PreferredLanguage {
+        &self.preferred_language
+    }
+
     /// Gender.
-    pub gender: Gender,
+    #[must_use]
+    pub fn gender(&self) -> Gender {
+        self.gender
+    }
+
+    /// This profile with the new values of `changed`.
+    ///
+    /// # Errors
+    /// InvalidArgument when a new value breaks a rule (a corrupt event).
+    pub fn changed(&self, changed: &crate::events::ProfileChanged) -> Result<Self, Error> {
+        let pick = |field: &Option<crate::events::FieldChange<String>>, current: &str| {
+            field.as_ref().map_or_else(|| current.to_owned(), |change| change.new.clone())
+        };
+        Self::new(
+            pick(&changed.first_name, &self.first_name),
+            pick(&changed.last_name, &self.last_name),
+            pick(&changed.nick_name, &self.nick_name),
+            pick(&changed.display_name, &self.display_name),
+            changed
+                .preferred_language
+                .as_ref()
+                .map_or_else(|| self.preferred_language.clone(), |c| PreferredLanguage::from_stored(c.new.clone())),
+            changed.gender.as_ref().map_or(self.gender, |c| Gender::from_number(c.new)),
+        )
+    }
 }
 
 /// An `UpdateHumanProfile` request as it arrives, before any rule is applied.
@@ -111,14 +200,14 @@ impl UpdateHumanProfileRequest {
         v.length("displayName", &self.display_name, 1, NAME_MAX);
         let language = check_language(&mut v, &self.preferred_language, languages);
         v.finish()?;
-        let profile = Profile {
-            first_name: self.first_name.clone(),
-            last_name: self.last_name.clone(),
-            nick_name: self.nick_name.clone(),
-            display_name: self.display_name.clone(),
-            preferred_language: language.unwrap_or_else(PreferredLanguage::undetermined),
-            gender: Gender::from_number(self.gender),
-        };
+        let profile = Profile::new(
+            self.first_name.clone(),
+            self.last_name.clone(),
+            self.nick_name.clone(),
+            self.display_name.clone(),
+            language.unwrap_or_else(PreferredLanguage::undetermined),
+            Gender::from_number(self.gender),
+        )?;
         Ok((UserId::new(self.user_id.clone()), profile))
     }
 }
@@ -172,11 +261,7 @@ mod tests {
         let long = "x".repeat(201);
         type Mutation = Box<dyn Fn(&mut UpdateHumanProfileRequest)>;
         let table: Vec<(&str, Mutation, String)> = vec![
-            (
-                "empty user id",
-                Box::new(|r| r.user_id.clear()),
-                format!("invalid userId: {BETWEEN}"),
-            ),
+            ("empty user id", Box::new(|r| r.user_id.clear()), format!("invalid userId: {BETWEEN}")),
             (
                 "long user id",
                 Box::new({
@@ -185,11 +270,7 @@ mod tests {
                 }),
                 format!("invalid userId: {BETWEEN}"),
             ),
-            (
-                "empty first",
-                Box::new(|r| r.first_name.clear()),
-                format!("invalid firstName: {BETWEEN}"),
-            ),
+            ("empty first", Box::new(|r| r.first_name.clear()), format!("invalid firstName: {BETWEEN}")),
             (
                 "long first",
                 Box::new({
@@ -198,11 +279,7 @@ mod tests {
                 }),
                 format!("invalid firstName: {BETWEEN}"),
             ),
-            (
-                "empty last",
-                Box::new(|r| r.last_name.clear()),
-                format!("invalid lastName: {BETWEEN}"),
-            ),
+            ("empty last", Box::new(|r| r.last_name.clear()), format!("invalid lastName: {BETWEEN}")),
             (
                 "long nick",
                 Box::new({
@@ -211,11 +288,7 @@ mod tests {
                 }),
                 "invalid nickName: value length must be at most 200 runes".into(),
             ),
-            (
-                "empty display",
-                Box::new(|r| r.display_name.clear()),
-                format!("invalid displayName: {BETWEEN}"),
-            ),
+            ("empty display", Box::new(|r| r.display_name.clear()), format!("invalid displayName: {BETWEEN}")),
             (
                 "long language",
                 Box::new(|r| r.preferred_language = "en-US-x-abcd".into()),
@@ -224,8 +297,7 @@ mod tests {
             (
                 "malformed language",
                 Box::new(|r| r.preferred_language = "english".into()),
-                "invalid preferredLanguage: value must be a well-formed BCP 47 language tag"
-                    .into(),
+                "invalid preferredLanguage: value must be a well-formed BCP 47 language tag".into(),
             ),
             (
                 "first and last bad: first wins",
@@ -306,11 +378,46 @@ mod tests {
         assert!(error.message().starts_with("invalid preferredLanguage:"));
     }
 
+    #[test]
+    fn a_profile_cannot_be_made_of_values_that_break_the_rules() {
+        let und = PreferredLanguage::undetermined;
+        let long = "x".repeat(201);
+        let display = "x".repeat(402);
+        let table: [(&str, &str, &str, &str, &str); 8] = [
+            ("empty first name", "", "Lovelace", "", "Ada"),
+            ("long first name", &long, "Lovelace", "", "Ada"),
+            ("empty last name", "Ada", "", "", "Ada"),
+            ("long last name", "Ada", &long, "", "Ada"),
+            ("long nick name", "Ada", "Lovelace", &long, "Ada"),
+            ("empty display name", "Ada", "Lovelace", "", ""),
+            ("display name over 401", "Ada", "Lovelace", "", &display),
+            ("NUL in a name", "Ada\0", "Lovelace", "", "Ada"),
+        ];
+        for (case, first, last, nick, display) in table {
+            let error = Profile::new(first, last, nick, display, und(), Gender::Female).expect_err(case);
+            assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{case}");
+        }
+        let computed = format!("{} {}", "a".repeat(200), "b".repeat(200));
+        assert!(Profile::new("a", "b", "", computed, und(), Gender::Female).is_ok(), "a computed display name fits");
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
 
         proptest! {
+            #[test]
+            fn profiles_of_values_within_the_rules_are_made_and_keep_them(
+                first in "[^\\x00]{1,200}", last in "[^\\x00]{1,200}", nick in "[^\\x00]{0,200}",
+                display in "[^\\x00]{1,401}", gender in 0..4i32,
+            ) {
+                let language = PreferredLanguage::undetermined();
+                let profile = Profile::new(&*first, &*last, &*nick, &*display, language, Gender::from_number(gender))
+                    .expect("within the rules");
+                prop_assert_eq!((profile.first_name(), profile.last_name()), (first.as_str(), last.as_str()));
+                prop_assert_eq!((profile.nick_name(), profile.display_name()), (nick.as_str(), display.as_str()));
+            }
+
             #[test]
             fn any_names_within_the_limits_are_accepted(
                 first in "\\PC{1,200}", last in "\\PC{1,200}", nick in "\\PC{0,200}", display in "\\PC{1,200}",
@@ -320,7 +427,7 @@ mod tests {
                     ..valid()
                 };
                 let (_, profile) = request.validate(&LanguagePolicy::any()).expect("within limits");
-                prop_assert_eq!(profile.first_name, first);
+                prop_assert_eq!(profile.first_name(), first.as_str());
             }
 
             #[test]

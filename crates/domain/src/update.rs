@@ -30,15 +30,15 @@ pub fn diff(old: &Profile, new: &Profile) -> ProfileChanged {
         (old != new).then(|| FieldChange { old: old.clone(), new: new.clone() })
     }
     ProfileChanged {
-        first_name: field(&old.first_name, &new.first_name),
-        last_name: field(&old.last_name, &new.last_name),
-        nick_name: field(&old.nick_name, &new.nick_name),
-        display_name: field(&old.display_name, &new.display_name),
+        first_name: field(&old.first_name().to_owned(), &new.first_name().to_owned()),
+        last_name: field(&old.last_name().to_owned(), &new.last_name().to_owned()),
+        nick_name: field(&old.nick_name().to_owned(), &new.nick_name().to_owned()),
+        display_name: field(&old.display_name().to_owned(), &new.display_name().to_owned()),
         preferred_language: field(
-            &old.preferred_language.as_str().to_owned(),
-            &new.preferred_language.as_str().to_owned(),
+            &old.preferred_language().as_str().to_owned(),
+            &new.preferred_language().as_str().to_owned(),
         ),
-        gender: field(&old.gender.number(), &new.gender.number()),
+        gender: field(&old.gender().number(), &new.gender().number()),
     }
 }
 
@@ -53,15 +53,13 @@ mod tests {
     use crate::user::{Email, Human, Machine, UserState};
     use proptest::prelude::*;
 
+    fn ada(first: &str, last: &str, nick: &str, gender: Gender) -> Profile {
+        let language = PreferredLanguage::parse("en").expect("tag");
+        Profile::new(first, last, nick, "Ada Lovelace", language, gender).expect("a valid profile")
+    }
+
     fn profile() -> Profile {
-        Profile {
-            first_name: "Ada".into(),
-            last_name: "Lovelace".into(),
-            nick_name: String::new(),
-            display_name: "Ada Lovelace".into(),
-            preferred_language: PreferredLanguage::parse("en").expect("tag"),
-            gender: Gender::Female,
-        }
+        ada("Ada", "Lovelace", "", Gender::Female)
     }
 
     fn human(state: UserState) -> User {
@@ -93,8 +91,7 @@ mod tests {
 
     #[test]
     fn a_difference_in_case_is_a_change() {
-        let mut requested = profile();
-        requested.first_name = "ada".into();
+        let requested = ada("ada", "Lovelace", "", Gender::Female);
         let changed = decide_profile_update(Some(&human(UserState::Active)), &org(), &requested).expect("changed");
         assert_eq!(changed.first_name, Some(FieldChange { old: "Ada".into(), new: "ada".into() }));
         assert_eq!(changed.field_changes().len(), 1, "only the changed field is carried");
@@ -111,8 +108,7 @@ mod tests {
             access_token_type: crate::user::AccessTokenType::Bearer,
         });
         let removed = human(UserState::Deleted);
-        let mut requested = profile();
-        requested.last_name = "Byron".into();
+        let requested = ada("Ada", "Byron", "", Gender::Female);
         for (case, user) in
             [("missing", None), ("foreign", Some(&foreign)), ("machine", Some(&machine)), ("removed", Some(&removed))]
         {
@@ -123,8 +119,7 @@ mod tests {
 
     #[test]
     fn locked_and_inactive_users_can_be_updated() {
-        let mut requested = profile();
-        requested.nick_name = "Countess".into();
+        let requested = ada("Ada", "Lovelace", "Countess", Gender::Female);
         for state in [UserState::Locked, UserState::Inactive, UserState::Initial] {
             assert!(decide_profile_update(Some(&human(state)), &org(), &requested).is_ok(), "{state:?}");
         }
@@ -138,8 +133,7 @@ mod tests {
 
     #[test]
     fn applying_a_change_bumps_the_sequence_and_replaces_the_profile() {
-        let mut requested = profile();
-        requested.gender = Gender::Diverse;
+        let requested = ada("Ada", "Lovelace", "", Gender::Diverse);
         let user = human(UserState::Active);
         let changed = decide_profile_update(Some(&user), &org(), &requested).expect("a change");
         let next = applied(&user, changed);
@@ -156,13 +150,9 @@ mod tests {
             prop::sample::select(vec!["en", "de-CH", "und"]),
             0..4i32,
         )
-            .prop_map(|(first, last, nick, display, language, gender)| Profile {
-                first_name: first.into(),
-                last_name: last.into(),
-                nick_name: nick.into(),
-                display_name: display.into(),
-                preferred_language: PreferredLanguage::parse(language).expect("tag"),
-                gender: Gender::from_number(gender),
+            .prop_map(|(first, last, nick, display, language, gender)| {
+                let language = PreferredLanguage::parse(language).expect("tag");
+                Profile::new(first, last, nick, display, language, Gender::from_number(gender)).expect("valid")
             })
     }
 

@@ -16,12 +16,12 @@ mod tls;
 
 use clap::{Args, Parser, Subcommand};
 use config::Config;
-use metrics::{Metrics, PoolUsage};
+use metrics::Metrics;
 use persona_domain::auth::Role;
 use persona_domain::language::LanguagePolicy;
 use persona_domain::service::InstanceTokenRequest;
 use persona_domain::{BootstrapConfig, Service, ServiceConfig};
-use persona_storage::{Backend, OsRandom, SeaOrmStore, StorageConfig, SystemClock};
+use persona_storage::{OsRandom, SeaOrmStore, StorageConfig, SystemClock};
 use readiness::Readiness;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -194,6 +194,55 @@ async fn migrate(config: &Config) -> Result<(), Failure> {
     store.connection().clone().close().await.map_err(|e| Failure::Start(format!("cannot close the database: {e}")))
 }
 
+/// `<path>.pending`: where a first start keeps the admin's token until the set-up is known to
+/// have landed.
+fn pending_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".pending");
+    PathBuf::from(name)
+}
+
+/// The first start on an empty database. The admin's token is written (mode 0600) to
+/// `<admin_pat_path>.pending` before the set-up is committed and moved to `admin_pat_path` once
+/// it is known to have landed, so a crash or a lost acknowledgement can never lose it; a later
+/// start finishes the move when the kept token authenticates, and drops it when it does not.
+async fn first_start(service: &Service<SeaOrmStore>, config: &Config) -> Result<(), Failure> {
+    let path = &config.bootstrap.admin_pat_path;
+    let pending = pending_path(path);
+    let io = |what: &str, at: &Path, e: std::io::Error| Failure::Start(format!("cannot {what} {}: {e}", at.display()));
+    let set_up = |e: persona_domain::Error| Failure::Start(format!("cannot set up the instance: {e}"));
+    if let Ok(kept) = tokio::fs::read_to_string(&pending).await {
+        if service.token_authenticates(kept.trim()).await.map_err(set_up)? {
+            tokio::fs::rename(&pending, path).await.map_err(|e| io("move the admin token to", path, e))?;
+            tracing::warn!(path = %path.display(), "an interrupted first start had set the instance up: its admin token is now in the file");
+        } else {
+            tokio::fs::remove_file(&pending).await.map_err(|e| io("remove", &pending, e))?;
+        }
+    }
+    let Some(prepared) = service.prepare_bootstrap(&bootstrap_config(config)).await.map_err(set_up)? else {
+        tracing::debug!("instance already set up");
+        return Ok(());
+    };
+    write_token(&pending, prepared.admin_token(), false)
+        .await
+        .map_err(|e| io("write the admin token to", &pending, e))?;
+    match service.commit_bootstrap(prepared).await {
+        Ok(Some(created)) => {
+            tokio::fs::rename(&pending, path).await.map_err(|e| io("move the admin token to", path, e))?;
+            tracing::info!(org_id = %created.org_id, admin_id = %created.admin_id, path = %path.display(), "first start: created the default org and the admin; its token is in the file");
+            Ok(())
+        }
+        Ok(None) => {
+            tracing::debug!("another instance set the instance up first");
+            tokio::fs::remove_file(&pending).await.map_err(|e| io("remove", &pending, e))
+        }
+        Err(error) => Err(Failure::Start(format!(
+            "cannot set up the instance: {error}; the admin token it may have created is kept in {} until the next start",
+            pending.display()
+        ))),
+    }
+}
+
 /// `persona admin token`: a new machine user with an instance role and its token, written to a
 /// new file (or standard output), recorded as events like any other change.
 async fn admin_token(config: &Config, args: TokenArgs) -> Result<(), Failure> {
@@ -262,27 +311,6 @@ fn bootstrap_config(config: &Config) -> BootstrapConfig {
     }
 }
 
-/// The usage of the store's read pool (on PostgreSQL also the write pool).
-fn pool_usage(store: &SeaOrmStore) -> Vec<PoolUsage> {
-    let connection = store.connection();
-    let usage = |pool: &'static str, open: u32, idle: usize, max: u32| PoolUsage {
-        pool,
-        open,
-        idle: u32::try_from(idle).unwrap_or(u32::MAX),
-        max,
-    };
-    match store.backend() {
-        Backend::Sqlite => {
-            let pool = connection.get_sqlite_connection_pool();
-            vec![usage("read", pool.size(), pool.num_idle(), pool.options().get_max_connections())]
-        }
-        Backend::Postgres => {
-            let pool = connection.get_postgres_connection_pool();
-            vec![usage("read_write", pool.size(), pool.num_idle(), pool.options().get_max_connections())]
-        }
-    }
-}
-
 async fn serve(config: Config) -> Result<(), Failure> {
     let tls = match (&config.tls.cert_path, &config.tls.key_path) {
         (Some(cert), Some(key)) => Some(tls::acceptor(cert, key).map_err(|e| Failure::Config(e.to_string()))?),
@@ -291,17 +319,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let openapi = serve::openapi_document().map_err(|e| Failure::Start(e.to_string()))?;
     let store = connect(&config).await?;
     let service = domain_service(&config, store.clone())?;
-    match service.bootstrap(&bootstrap_config(&config)).await {
-        Ok(Some(created)) => {
-            let path = &config.bootstrap.admin_pat_path;
-            write_token(path, &created.admin_token, false)
-                .await
-                .map_err(|e| Failure::Start(format!("cannot write the admin token to {}: {e}", path.display())))?;
-            tracing::info!(org_id = %created.org_id, admin_id = %created.admin_id, path = %path.display(), "first start: created the default org and the admin; its token is in the file");
-        }
-        Ok(None) => tracing::debug!("instance already set up"),
-        Err(error) => return Err(Failure::Start(format!("cannot set up the instance: {error}"))),
-    }
+    first_start(&service, &config).await?;
 
     let metrics = Arc::new(Metrics::default());
     let readiness = Arc::new(Readiness::default());
@@ -310,7 +328,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let ops = serve::Operations {
         metrics: metrics.clone(),
         readiness: readiness.clone(),
-        pools: Arc::new(move || pool_usage(&pool_store)),
+        storage: Arc::new(move || pool_store.stats()),
         openapi,
     };
     let (app, health) = serve::app(service.clone(), &config, ops).await.map_err(|e| Failure::Start(e.to_string()))?;

@@ -8,7 +8,10 @@
 //! [`Metrics::hold`], whose [`Held`] guard lowers them again when it is dropped. However a
 //! request or connection ends (answered, cancelled by an HTTP/2 `RST_STREAM`, its connection
 //! closed, its task aborted), its unit is given back: the gauges cannot leak.
+//! The storage numbers (commit queue, batches, commit latency, pools) come from
+//! [`StorageStats`], read on each scrape.
 
+use persona_storage::{HistogramSnapshot, StorageStats};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -32,19 +35,6 @@ struct Series {
     count: u64,
     sum: f64,
     buckets: [u64; BUCKETS.len()],
-}
-
-/// Usage of a database connection pool at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolUsage {
-    /// Which pool: `read` or `read_write`.
-    pub pool: &'static str,
-    /// Open connections.
-    pub open: u32,
-    /// Open connections not in use.
-    pub idle: u32,
-    /// The pool's size limit.
-    pub max: u32,
 }
 
 /// Everything `/metrics` shows, shared by the request middleware and the listener.
@@ -173,9 +163,9 @@ impl Metrics {
         self.connections_cut[reason as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The Prometheus text exposition of everything, plus the given pool usage and readiness.
+    /// The Prometheus text exposition of everything, plus the storage numbers and readiness.
     #[must_use]
-    pub fn render(&self, pools: &[PoolUsage], ready: bool) -> String {
+    pub fn render(&self, storage: &StorageStats, ready: bool) -> String {
         let mut out = String::with_capacity(4096);
         let started = self.started.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
         header(&mut out, "persona_build_info", "gauge", "Version of the running binary.");
@@ -221,19 +211,46 @@ impl Metrics {
             let _ = writeln!(out, "persona_connections_cut_total{{reason=\"{}\"}} {count}", reason.label());
         }
 
-        header(&mut out, "persona_db_pool_connections", "gauge", "Database connections by pool and state.");
-        for pool in pools {
-            let name = escape(pool.pool);
-            let in_use = pool.open.saturating_sub(pool.idle);
-            let _ = writeln!(out, "persona_db_pool_connections{{pool=\"{name}\",state=\"idle\"}} {}", pool.idle);
-            let _ = writeln!(out, "persona_db_pool_connections{{pool=\"{name}\",state=\"in_use\"}} {in_use}");
-        }
-        header(&mut out, "persona_db_pool_max_connections", "gauge", "Size limit of each database pool.");
-        for pool in pools {
-            let _ = writeln!(out, "persona_db_pool_max_connections{{pool=\"{}\"}} {}", escape(pool.pool), pool.max);
-        }
+        render_storage(&mut out, storage);
         out
     }
+}
+
+/// The commit queue, batches, commit latency, lost races and the connection pools.
+fn render_storage(out: &mut String, storage: &StorageStats) {
+    header(out, "persona_commit_queue_depth", "gauge", "Commits waiting for a commit worker.");
+    let _ = writeln!(out, "persona_commit_queue_depth {}", storage.queue_depth);
+    header(out, "persona_commit_queue_capacity", "gauge", "Commits the queue holds before callers wait.");
+    let _ = writeln!(out, "persona_commit_queue_capacity {}", storage.queue_capacity);
+    let help = "Commits written per transaction (group commit).";
+    histogram(out, "persona_commit_batch_size", help, &storage.batch_size);
+    let help = "Time from handing a commit to storage until it is durable or rejected, in seconds.";
+    histogram(out, "persona_commit_duration_seconds", help, &storage.commit_seconds);
+    let help = "Commits rejected because another writer changed the object first.";
+    header(out, "persona_commit_conflicts_total", "counter", help);
+    let _ = writeln!(out, "persona_commit_conflicts_total {}", storage.conflicts);
+    header(out, "persona_db_pool_connections", "gauge", "Database connections by pool and state.");
+    for pool in &storage.pools {
+        let name = escape(pool.pool);
+        let in_use = pool.open.saturating_sub(pool.idle);
+        let _ = writeln!(out, "persona_db_pool_connections{{pool=\"{name}\",state=\"idle\"}} {}", pool.idle);
+        let _ = writeln!(out, "persona_db_pool_connections{{pool=\"{name}\",state=\"in_use\"}} {in_use}");
+    }
+    header(out, "persona_db_pool_max_connections", "gauge", "Size limit of each database pool.");
+    for pool in &storage.pools {
+        let _ = writeln!(out, "persona_db_pool_max_connections{{pool=\"{}\"}} {}", escape(pool.pool), pool.max);
+    }
+}
+
+/// One histogram without labels.
+fn histogram(out: &mut String, name: &str, help: &str, value: &HistogramSnapshot) {
+    header(out, name, "histogram", help);
+    for (bound, count) in value.bounds.iter().zip(&value.cumulative) {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {count}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", value.count);
+    let _ = writeln!(out, "{name}_sum {}", value.sum);
+    let _ = writeln!(out, "{name}_count {}", value.count);
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -253,6 +270,59 @@ fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use persona_storage::{BATCH_SIZE_BOUNDS, COMMIT_SECONDS_BOUNDS, PoolStats};
+
+    fn storage(pools: Vec<PoolStats>) -> StorageStats {
+        let empty = |bounds: &'static [f64]| HistogramSnapshot {
+            bounds,
+            cumulative: vec![0; bounds.len()],
+            count: 0,
+            sum: 0.0,
+        };
+        StorageStats {
+            queue_depth: 0,
+            queue_capacity: 4096,
+            batch_size: empty(&BATCH_SIZE_BOUNDS),
+            commit_seconds: empty(&COMMIT_SECONDS_BOUNDS),
+            conflicts: 0,
+            pools,
+        }
+    }
+
+    #[test]
+    fn storage_numbers_become_gauges_histograms_and_counters() {
+        let mut stats = storage(vec![
+            PoolStats { pool: "read", open: 2, idle: 2, max: 4 },
+            PoolStats { pool: "write", open: 1, idle: 0, max: 1 },
+        ]);
+        stats.queue_depth = 7;
+        stats.conflicts = 3;
+        stats.batch_size.cumulative = vec![1, 1, 2, 2, 2, 2, 2, 2, 2];
+        stats.batch_size.count = 2;
+        stats.batch_size.sum = 4.0;
+        let text = Metrics::default().render(&stats, true);
+        for line in [
+            "# TYPE persona_commit_queue_depth gauge",
+            "persona_commit_queue_depth 7",
+            "persona_commit_queue_capacity 4096",
+            "# TYPE persona_commit_batch_size histogram",
+            "persona_commit_batch_size_bucket{le=\"1\"} 1",
+            "persona_commit_batch_size_bucket{le=\"4\"} 2",
+            "persona_commit_batch_size_bucket{le=\"+Inf\"} 2",
+            "persona_commit_batch_size_sum 4",
+            "persona_commit_batch_size_count 2",
+            "# TYPE persona_commit_duration_seconds histogram",
+            "persona_commit_duration_seconds_bucket{le=\"0.0005\"} 0",
+            "persona_commit_duration_seconds_count 0",
+            "# TYPE persona_commit_conflicts_total counter",
+            "persona_commit_conflicts_total 3",
+            "persona_db_pool_connections{pool=\"write\",state=\"in_use\"} 1",
+            "persona_db_pool_connections{pool=\"read\",state=\"idle\"} 2",
+            "persona_db_pool_max_connections{pool=\"write\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+        }
+    }
 
     #[test]
     fn requests_become_counters_and_histograms() {
@@ -261,7 +331,7 @@ mod tests {
             let _in_flight = metrics.hold(Gauge::RequestsInFlight);
             metrics.request_finished("rest", "UpdateHumanProfile", "200", latency);
         }
-        let text = metrics.render(&[PoolUsage { pool: "read", open: 3, idle: 2, max: 4 }], true);
+        let text = metrics.render(&storage(vec![PoolStats { pool: "read", open: 3, idle: 2, max: 4 }]), true);
         let series = "protocol=\"rest\",rpc=\"UpdateHumanProfile\",code=\"200\"";
         assert!(text.contains(&format!("persona_requests_total{{{series}}} 2")), "{text}");
         assert!(
@@ -277,7 +347,7 @@ mod tests {
     #[test]
     fn gauges_go_down_when_their_guards_are_dropped_however_their_owner_ends() {
         let metrics = Arc::new(Metrics::default());
-        let text = |metrics: &Metrics| metrics.render(&[], true);
+        let text = |metrics: &Metrics| metrics.render(&storage(Vec::new()), true);
         let connection = metrics.hold(Gauge::ConnectionsOpen);
         let requests: Vec<Held> = (0..3).map(|_| metrics.hold(Gauge::RequestsInFlight)).collect();
         assert!(text(&metrics).contains("persona_requests_in_flight 3\n"));

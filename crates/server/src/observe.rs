@@ -1,7 +1,8 @@
 //! One span per request, one log line when it is answered, and the request metrics.
 //!
 //! The span carries the protocol (`rest`, `grpc`, `grpc-web`), the RPC (or probe path), the
-//! REST route, the org header, the request id (the client's `x-request-id` when it is a sane
+//! REST route, the org header, the org the request acted in (`resolved_org`, recorded by the
+//! application service once it resolved the default org or the header), the request id (the client's `x-request-id` when it is a sane
 //! token, else a generated one; always sent back in `x-request-id`), and, once the response
 //! body has ended, the result code and the latency. The code is the HTTP status for REST and
 //! the `grpc-status` for gRPC and gRPC-Web; the latter is read inside the gRPC-Web translation
@@ -294,6 +295,7 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, mut request: Request, 
         rpc = rpc.as_str(),
         route = route.map(|r| format!("{} {r}", request.method())),
         org = org.as_deref(),
+        resolved_org = Empty,
         request_id = request_id.to_str().unwrap_or_default(),
         code = Empty,
         latency_ms = Empty,

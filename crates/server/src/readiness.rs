@@ -46,13 +46,18 @@ impl Readiness {
 
     /// Checks the database now and remembers the result.
     pub async fn check<S: Store>(&self, service: &Service<S>) -> bool {
-        let reachable = matches!(tokio::time::timeout(CHECK_TIMEOUT, service.ready()).await, Ok(Ok(())));
+        let outcome = tokio::time::timeout(CHECK_TIMEOUT, service.ready()).await;
+        let reachable = matches!(outcome, Ok(Ok(())));
         let was = self.ready.swap(reachable, Ordering::AcqRel);
         if was != reachable {
             if reachable {
                 tracing::info!("the database is reachable: ready");
             } else {
-                tracing::warn!("the database is not reachable or not migrated: not ready");
+                let cause = match &outcome {
+                    Ok(Err(error)) => error.cause().unwrap_or_default().to_owned(),
+                    _ => "no answer in time".to_owned(),
+                };
+                tracing::warn!(%cause, "the database is not reachable or not migrated: not ready");
             }
         }
         reachable && !self.is_stopping()

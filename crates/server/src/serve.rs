@@ -10,7 +10,7 @@
 //!    other codec than protobuf is answered `UNIMPLEMENTED` there.
 
 use crate::config::Config;
-use crate::metrics::{Metrics, PoolUsage};
+use crate::metrics::Metrics;
 use crate::observe::{self, Protocol};
 use crate::protect::{self, Protection};
 use crate::readiness::Readiness;
@@ -27,6 +27,7 @@ use persona_api_rest::RestConfig;
 use persona_api_rest::error::ApiError;
 use persona_domain::Service;
 use persona_domain::ports::Store;
+use persona_storage::StorageStats;
 use serde_json::json;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -102,8 +103,8 @@ fn cors(origins: Option<Vec<String>>) -> CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// Database pool usage, read on each scrape.
-pub type PoolProbe = Arc<dyn Fn() -> Vec<PoolUsage> + Send + Sync>;
+/// The storage numbers (commit queue, batches, pools), read on each scrape.
+pub type StorageProbe = Arc<dyn Fn() -> StorageStats + Send + Sync>;
 
 /// What the operator endpoints and middleware share.
 #[derive(Clone)]
@@ -112,8 +113,8 @@ pub struct Operations {
     pub metrics: Arc<Metrics>,
     /// The last known readiness.
     pub readiness: Arc<Readiness>,
-    /// Pool usage for `/metrics`.
-    pub pools: PoolProbe,
+    /// Storage numbers for `/metrics`.
+    pub storage: StorageProbe,
     /// The OpenAPI document, serialized once.
     pub openapi: Bytes,
 }
@@ -158,7 +159,7 @@ async fn healthz() -> Response {
 }
 
 async fn scrape<S: Store>(State(probes): State<Probes<S>>) -> Response {
-    let text = probes.ops.metrics.render(&(probes.ops.pools)(), probes.ops.readiness.is_ready());
+    let text = probes.ops.metrics.render(&(probes.ops.storage)(), probes.ops.readiness.is_ready());
     let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], text)
         .into_response()

@@ -11,13 +11,17 @@
 mod callers;
 mod config;
 mod entities;
+mod lock;
 mod migration;
 mod rows;
+mod stats;
 mod store;
 mod system;
 mod writer;
 
 pub use config::{Backend, StorageConfig, redact_url};
+pub use lock::SeaOrmLock;
 pub use migration::Migrator;
+pub use stats::{BATCH_SIZE_BOUNDS, COMMIT_SECONDS_BOUNDS, HistogramSnapshot, PoolStats, StorageStats};
 pub use store::{SeaOrmStore, StorageError};
 pub use system::{OsRandom, SystemClock};

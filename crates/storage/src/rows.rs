@@ -16,6 +16,10 @@ fn corrupt(what: &str, id: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} of {id}"))
 }
 
+fn corrupt_because(what: &str, id: &str, why: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} of {id}: {why}"))
+}
+
 fn sequence(value: i64, id: &str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| corrupt("negative sequence", id))
 }
@@ -30,14 +34,15 @@ pub(crate) fn user_from_row(row: users::Model) -> Result<User, StoreError> {
     let state = UserState::from_number(row.state).ok_or_else(|| corrupt("user state", &row.id))?;
     let kind = match row.kind.as_str() {
         "human" => UserKind::Human(Human {
-            profile: Profile {
-                first_name: row.first_name,
-                last_name: row.last_name,
-                nick_name: row.nick_name,
-                display_name: row.display_name,
-                preferred_language: PreferredLanguage::from_stored(row.preferred_language),
-                gender: Gender::from_number(row.gender),
-            },
+            profile: Profile::new(
+                row.first_name,
+                row.last_name,
+                row.nick_name,
+                row.display_name,
+                PreferredLanguage::from_stored(row.preferred_language),
+                Gender::from_number(row.gender),
+            )
+            .map_err(|e| corrupt_because("user profile", &row.id, &e.to_string()))?,
             email: Email { address: row.email, verified: row.email_verified },
             phone: row.phone.map(|number| Phone { number, verified: row.phone_verified }),
         }),
@@ -90,12 +95,12 @@ pub(crate) fn user_to_row(user: &User, created_at: Timestamp, changed_at: Timest
         UserKind::Human(human) => {
             let p = &human.profile;
             row.kind = "human".to_owned();
-            row.first_name.clone_from(&p.first_name);
-            row.last_name.clone_from(&p.last_name);
-            row.nick_name.clone_from(&p.nick_name);
-            row.display_name.clone_from(&p.display_name);
-            row.preferred_language = p.preferred_language.as_str().to_owned();
-            row.gender = p.gender.number();
+            p.first_name().clone_into(&mut row.first_name);
+            p.last_name().clone_into(&mut row.last_name);
+            p.nick_name().clone_into(&mut row.nick_name);
+            p.display_name().clone_into(&mut row.display_name);
+            row.preferred_language = p.preferred_language().as_str().to_owned();
+            row.gender = p.gender().number();
             row.email.clone_from(&human.email.address);
             row.email_verified = human.email.verified;
             row.phone = human.phone.as_ref().map(|phone| phone.number.clone());

@@ -4,9 +4,11 @@
 use crate::callers::{self, CallerCache};
 use crate::config::{Backend, StorageConfig, redact_url};
 use crate::entities::{events, instance, memberships, orgs, users};
+use crate::lock::SeaOrmLock;
 use crate::migration::Migrator;
 use crate::rows::{db_sequence, event_from_row, instance_from_row, membership_from_row, org_from_row, user_from_row};
-use crate::writer::{self, Job, WriterSettings};
+use crate::stats::{CommitStats, PoolStats, StorageStats};
+use crate::writer::{self, CommitClock, Job, WriterSettings};
 use persona_domain::auth::{Caller, Membership, TokenHash, TokenRecord};
 use persona_domain::events::{AggregateType, Event};
 use persona_domain::ids::{OrgId, UserId};
@@ -17,8 +19,8 @@ use persona_domain::user::{User, UserState};
 use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::sync::Arc;
@@ -49,9 +51,14 @@ pub enum StorageError {
 #[derive(Clone)]
 pub struct SeaOrmStore {
     read: DatabaseConnection,
+    /// The pool the commit workers write through (on PostgreSQL the same as `read`); locked
+    /// transactions take their connection from it too.
+    write: DatabaseConnection,
     commits: mpsc::Sender<Job>,
     backend: Backend,
     callers: Arc<CallerCache>,
+    clock: Arc<CommitClock>,
+    stats: Arc<CommitStats>,
 }
 
 impl std::fmt::Debug for SeaOrmStore {
@@ -60,9 +67,19 @@ impl std::fmt::Debug for SeaOrmStore {
     }
 }
 
+/// A failed read; its cause travels on the error and is logged once, where it is answered.
 fn unavailable(error: &DbErr) -> StoreError {
-    tracing::warn!(error = %error, "database read failed");
     StoreError::Unavailable(error.to_string())
+}
+
+fn sqlite_pool(name: &'static str, pool: &sea_orm::sqlx::SqlitePool) -> PoolStats {
+    let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+    PoolStats { pool: name, open: pool.size(), idle, max: pool.options().get_max_connections() }
+}
+
+fn postgres_pool(name: &'static str, pool: &sea_orm::sqlx::PgPool) -> PoolStats {
+    let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+    PoolStats { pool: name, open: pool.size(), idle, max: pool.options().get_max_connections() }
 }
 
 /// Token, user and memberships of a token hash in one query; `$p` is the placeholder.
@@ -83,9 +100,9 @@ macro_rules! caller_sql {
 /// SQLite (3.51, as bundled here) looks at a bound LIMIT value while planning, which expires
 /// the prepared statement at every new binding: each lookup was parsed and planned again, which
 /// cost more than the lookup itself (see BENCHMARKS.md).
-async fn by_key<E: EntityTrait>(
+async fn by_key<E: EntityTrait, C: ConnectionTrait>(
     select: sea_orm::Select<E>,
-    db: &DatabaseConnection,
+    db: &C,
 ) -> Result<Option<E::Model>, StoreError> {
     Ok(select.all(db).await.map_err(|e| unavailable(&e))?.into_iter().next())
 }
@@ -173,8 +190,11 @@ impl SeaOrmStore {
             }
         };
         let settings = WriterSettings { workers, max_batch: config.max_batch, sqlite: backend == Backend::Sqlite };
-        let commits = writer::spawn(write, &settings);
-        Ok(Self { read, commits, backend, callers: Arc::new(CallerCache::new(config.caller_cache_ttl)) })
+        let clock = Arc::new(CommitClock::default());
+        let stats = Arc::new(CommitStats::default());
+        let commits = writer::spawn(write.clone(), &settings, Arc::clone(&clock), Arc::clone(&stats));
+        let callers = Arc::new(CallerCache::new(config.caller_cache_ttl));
+        Ok(Self { read, write, commits, backend, callers, clock, stats })
     }
 
     /// Which database this store uses.
@@ -216,6 +236,39 @@ impl SeaOrmStore {
         }))
     }
 
+    /// A write transaction for a lock: on SQLite `BEGIN IMMEDIATE` takes the database's write
+    /// lock at once.
+    async fn begin_locked(&self) -> Result<DatabaseTransaction, StoreError> {
+        let options = writer::write_options(self.backend == Backend::Sqlite);
+        self.write.begin_with_options(options).await.map_err(|e| unavailable(&e))
+    }
+
+    fn hold(&self, txn: DatabaseTransaction) -> SeaOrmLock {
+        SeaOrmLock::new(txn, Arc::clone(&self.clock), Arc::clone(&self.callers), Arc::clone(&self.stats))
+    }
+
+    /// The commit queue, the batches, commit latency, lost races and the pools, now.
+    #[must_use]
+    pub fn stats(&self) -> StorageStats {
+        let capacity = self.commits.max_capacity();
+        let free = self.commits.capacity();
+        let pools = match self.backend {
+            Backend::Sqlite => vec![
+                sqlite_pool("read", self.read.get_sqlite_connection_pool()),
+                sqlite_pool("write", self.write.get_sqlite_connection_pool()),
+            ],
+            Backend::Postgres => vec![postgres_pool("read_write", self.read.get_postgres_connection_pool())],
+        };
+        StorageStats {
+            queue_depth: u64::try_from(capacity.saturating_sub(free)).unwrap_or(u64::MAX),
+            queue_capacity: u64::try_from(capacity).unwrap_or(u64::MAX),
+            batch_size: self.stats.batch_size.snapshot(),
+            commit_seconds: self.stats.commit_seconds.snapshot(),
+            conflicts: self.stats.conflicts.load(std::sync::atomic::Ordering::Relaxed),
+            pools,
+        }
+    }
+
     /// The read connection pool (for tests and tools that inspect the tables).
     #[must_use]
     pub fn connection(&self) -> &DatabaseConnection {
@@ -224,6 +277,8 @@ impl SeaOrmStore {
 }
 
 impl Store for SeaOrmStore {
+    type Lock = SeaOrmLock;
+
     async fn token(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         let miss = match self.callers.get(token) {
             Ok(record) => return Ok(Some(record)),
@@ -282,6 +337,7 @@ impl Store for SeaOrmStore {
     }
 
     async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
+        let started = std::time::Instant::now();
         let (reply, outcome) = oneshot::channel();
         let affects_callers = callers::affects_callers(&commit);
         let sent = self.commits.send(Job { commit, reply }).await;
@@ -295,10 +351,23 @@ impl Store for SeaOrmStore {
         if affects_callers {
             self.callers.invalidate();
         }
+        self.stats.commit_ended(started.elapsed(), &result);
         result
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         instance::Entity::find().limit(1).all(&self.read).await.map(|_| ()).map_err(|e| unavailable(&e))
+    }
+
+    async fn lock_user(&self, id: &UserId) -> Result<(Option<User>, SeaOrmLock), StoreError> {
+        let txn = self.begin_locked().await?;
+        let row = by_key(users::Entity::find_by_id(id.as_str()).lock_exclusive(), &txn).await?;
+        Ok((row.map(user_from_row).transpose()?, self.hold(txn)))
+    }
+
+    async fn lock_org(&self, id: &OrgId) -> Result<(Option<Org>, SeaOrmLock), StoreError> {
+        let txn = self.begin_locked().await?;
+        let row = by_key(orgs::Entity::find_by_id(id.as_str()).lock_exclusive(), &txn).await?;
+        Ok((row.map(org_from_row).transpose()?, self.hold(txn)))
     }
 }

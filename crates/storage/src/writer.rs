@@ -4,6 +4,7 @@
 
 use crate::entities::{events, instance, memberships, orgs, tokens, users};
 use crate::rows::{db_sequence, membership_to_row, org_to_row, user_to_row};
+use crate::stats::CommitStats;
 use persona_domain::events::AggregateType;
 use persona_domain::ports::{
     AggregateChange, AggregateState, Commit, Committed, INSTANCE_ID, SideEffect, StoreError, UniqueKey,
@@ -11,8 +12,8 @@ use persona_domain::ports::{
 use persona_domain::time::Timestamp;
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelTrait as _, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -31,16 +32,51 @@ pub(crate) struct WriterSettings {
     pub(crate) sqlite: bool,
 }
 
+/// Commit times of one process: each later than every earlier one, shared by the commit
+/// workers and the locked commits.
+#[derive(Debug, Default)]
+pub(crate) struct CommitClock {
+    last: AtomicI64,
+}
+
+impl CommitClock {
+    /// A commit time later than every earlier one of this process.
+    pub(crate) fn stamp(&self) -> Timestamp {
+        let now = crate::system::now().unix_micros();
+        let previous = self.last.fetch_max(now, Ordering::SeqCst);
+        if now > previous {
+            Timestamp::from_unix_micros(now)
+        } else {
+            Timestamp::from_unix_micros(self.last.fetch_add(1, Ordering::SeqCst) + 1)
+        }
+    }
+}
+
+/// Transaction options of every write: `BEGIN IMMEDIATE` on SQLite, so that a transaction
+/// that will write takes the write lock before it reads.
+pub(crate) fn write_options(sqlite: bool) -> TransactionOptions {
+    TransactionOptions {
+        sqlite_transaction_mode: sqlite.then_some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    }
+}
+
 /// Starts the commit workers on `db` and returns the queue they serve. They stop when every
 /// sender is dropped.
-pub(crate) fn spawn(db: DatabaseConnection, settings: &WriterSettings) -> mpsc::Sender<Job> {
+pub(crate) fn spawn(
+    db: DatabaseConnection,
+    settings: &WriterSettings,
+    clock: Arc<CommitClock>,
+    stats: Arc<CommitStats>,
+) -> mpsc::Sender<Job> {
     let (sender, receiver) = mpsc::channel(settings.max_batch * 16);
     let shared = Arc::new(Worker {
         db,
         queue: Mutex::new(receiver),
         max_batch: settings.max_batch.max(1),
         sqlite: settings.sqlite,
-        last_commit: AtomicI64::new(0),
+        clock,
+        stats,
     });
     for _ in 0..settings.workers.max(1) {
         let worker = Arc::clone(&shared);
@@ -54,7 +90,8 @@ struct Worker {
     queue: Mutex<mpsc::Receiver<Job>>,
     max_batch: usize,
     sqlite: bool,
-    last_commit: AtomicI64,
+    clock: Arc<CommitClock>,
+    stats: Arc<CommitStats>,
 }
 
 /// A commit's own outcome inside a batch (an `Err(DbErr)` around it fails the whole batch).
@@ -81,15 +118,8 @@ impl Worker {
         }
     }
 
-    /// A commit time later than every earlier one of this process.
     fn stamp(&self) -> Timestamp {
-        let now = crate::system::now().unix_micros();
-        let previous = self.last_commit.fetch_max(now, Ordering::SeqCst);
-        if now > previous {
-            Timestamp::from_unix_micros(now)
-        } else {
-            Timestamp::from_unix_micros(self.last_commit.fetch_add(1, Ordering::SeqCst) + 1)
-        }
+        self.clock.stamp()
     }
 
     async fn commit_batch(&self, mut batch: Vec<Job>) {
@@ -104,7 +134,15 @@ impl Worker {
                     let _ = job.reply.send(result.map(|()| Committed { at }));
                 }
             }
-            Err(_) if batch.len() > 1 => {
+            Err(WriteFailure::AtCommit(error)) => {
+                // The batch may have landed: trying again could apply it twice or report its own
+                // effect as a conflict, so every commit of it hears the truth, that nobody knows.
+                let result = Err(StoreError::Uncertain(error.to_string()));
+                for job in batch {
+                    let _ = job.reply.send(result.clone());
+                }
+            }
+            Err(WriteFailure::Before(_)) if batch.len() > 1 => {
                 // Something failed for the batch as a whole: give every commit its own try, so
                 // one bad commit cannot take the others down with it.
                 for job in batch {
@@ -113,13 +151,13 @@ impl Worker {
                         Ok(mut results) => {
                             results.pop().unwrap_or(Err(StoreError::Conflict)).map(|()| Committed { at })
                         }
-                        Err(error) => Err(classify(&error)),
+                        Err(failure) => Err(failure.into_store_error()),
                     };
                     let _ = job.reply.send(result);
                 }
             }
-            Err(error) => {
-                let result = Err(classify(&error));
+            Err(failure) => {
+                let result = Err(failure.into_store_error());
                 for job in batch {
                     let _ = job.reply.send(result.clone());
                 }
@@ -128,12 +166,14 @@ impl Worker {
     }
 
     /// Writes the commits in one transaction; per-commit rejections are in the result list.
-    async fn write(&self, commits: &[&Commit], at: Timestamp) -> Result<Vec<ItemResult>, DbErr> {
-        let options = TransactionOptions {
-            sqlite_transaction_mode: self.sqlite.then_some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        };
-        let txn = self.db.begin_with_options(options).await?;
+    async fn write(&self, commits: &[&Commit], at: Timestamp) -> Result<Vec<ItemResult>, WriteFailure> {
+        self.stats.batch_size.record(u64::try_from(commits.len()).unwrap_or(u64::MAX));
+        self.write_until_commit(commits, at).await.map_err(WriteFailure::Before)?.finish().await
+    }
+
+    /// Everything of [`Worker::write`] but the COMMIT.
+    async fn write_until_commit(&self, commits: &[&Commit], at: Timestamp) -> Result<Written, DbErr> {
+        let txn = self.db.begin_with_options(write_options(self.sqlite)).await?;
         let mut results = Vec::with_capacity(commits.len());
         // Events of commits without a savepoint, appended together at the end of the batch.
         let mut deferred = Vec::new();
@@ -163,9 +203,51 @@ impl Worker {
             results.push(result);
         }
         insert_events(&txn, deferred).await?;
-        txn.commit().await?;
-        Ok(results)
+        Ok(Written { txn, results })
     }
+}
+
+/// A batch written but not yet committed.
+struct Written {
+    txn: DatabaseTransaction,
+    results: Vec<ItemResult>,
+}
+
+impl Written {
+    async fn finish(self) -> Result<Vec<ItemResult>, WriteFailure> {
+        self.txn.commit().await.map_err(WriteFailure::AtCommit)?;
+        Ok(self.results)
+    }
+}
+
+/// Where a batch failed: before its COMMIT (nothing was written) or in it (nobody knows).
+enum WriteFailure {
+    Before(DbErr),
+    AtCommit(DbErr),
+}
+
+impl WriteFailure {
+    fn into_store_error(self) -> StoreError {
+        match self {
+            Self::Before(error) => classify(&error),
+            Self::AtCommit(error) => StoreError::Uncertain(error.to_string()),
+        }
+    }
+}
+
+/// Writes one commit in `txn` (a transaction of its own, holding a lock) and ends it: committed
+/// when every guard held, rolled back otherwise.
+pub(crate) async fn commit_in(txn: DatabaseTransaction, commit: &Commit, at: Timestamp) -> Result<(), StoreError> {
+    let outcome = apply(&txn, commit, at, None).await;
+    let rejected = match outcome {
+        Ok(Ok(())) => return txn.commit().await.map_err(|error| StoreError::Uncertain(error.to_string())),
+        Ok(Err(rejected)) => rejected,
+        Err(error) => classify(&error),
+    };
+    if let Err(error) = txn.rollback().await {
+        tracing::warn!(%error, "rolling back a rejected commit failed");
+    }
+    Err(rejected)
 }
 
 fn first_key(commit: &Commit) -> (&'static str, &str) {
@@ -203,12 +285,10 @@ fn rejection(error: &DbErr) -> Option<StoreError> {
     }
 }
 
-/// The error a commit reports when its transaction failed.
+/// The error a commit reports when its transaction failed before its COMMIT (the cause travels
+/// on the error and is logged once, at the edge).
 fn classify(error: &DbErr) -> StoreError {
-    rejection(error).unwrap_or_else(|| {
-        tracing::error!(error = %error, "commit failed");
-        StoreError::Unavailable(error.to_string())
-    })
+    rejection(error).unwrap_or_else(|| StoreError::Unavailable(error.to_string()))
 }
 
 /// Writes one commit. Its events go into `deferred` when given (the caller appends them before

@@ -64,8 +64,8 @@ async fn concurrent_updates_of_one_user_stay_consistent(store: SeaOrmStore) {
         panic!("the last event is a profile change");
     };
     let row = store.user(&id).await.expect("read").expect("user");
-    let first_name = &row.human().expect("human").profile.first_name;
-    assert_eq!(Some(first_name), last.first_name.as_ref().map(|c| &c.new), "read model equals the last event");
+    let first_name = row.human().expect("human").profile.first_name();
+    assert_eq!(Some(first_name), last.first_name.as_ref().map(|c| c.new.as_str()), "read model equals the last event");
     assert_eq!(row.sequence, 33);
 }
 
@@ -88,7 +88,59 @@ async fn concurrent_updates_of_many_users_are_all_durable(store: SeaOrmStore) {
     }
     for id in &ids {
         let row = store.user(id).await.expect("read").expect("user");
-        assert_eq!(row.human().expect("human").profile.first_name, "Changed");
+        assert_eq!(row.human().expect("human").profile.first_name(), "Changed");
+    }
+}
+
+/// After some writes the stats count each commit once (queued or locked), each queued commit in
+/// exactly one batch, the lost race, and name the pools with their limits.
+async fn stats_count_commits_batches_and_lost_races(store: SeaOrmStore, pools: &[(&str, u32)]) {
+    use persona_domain::ports::{AggregateChange, AggregateLock, AggregateState, Commit, StoreError};
+    let f = Fixture::new(store.clone()).await;
+    let id = f.add_human("ada").await;
+    for n in 0..5 {
+        f.service.update_human_profile(&f.meta(), &rename(&id, &format!("Name {n}"))).await.expect("update");
+    }
+    let current = store.user(&id).await.expect("read").expect("user");
+    let stale = Commit {
+        editor: f.admin_id.clone(),
+        changes: vec![AggregateChange {
+            expected_sequence: current.sequence - 1,
+            state: AggregateState::User(current.clone()),
+            events: vec![EventPayload::UserRemoved],
+        }],
+        side_effects: Vec::new(),
+    };
+    assert_eq!(store.commit(stale.clone()).await, Err(StoreError::Conflict));
+    let (_, lock) = store.lock_user(&id).await.expect("lock");
+    assert_eq!(lock.commit(stale).await, Err(StoreError::Conflict), "a stale commit loses under a lock too");
+
+    let stats = store.stats();
+    // Set-up, the add, 5 updates and the stale commit went through the queue; one through a lock.
+    let queued = 1 + 1 + 5 + 1;
+    assert_eq!(stats.commit_seconds.count, queued + 1, "every commit is timed once");
+    assert!(stats.commit_seconds.sum > 0.0);
+    assert!(stats.commit_seconds.cumulative.windows(2).all(|w| w[0] <= w[1]), "buckets are cumulative");
+    assert!(stats.commit_seconds.cumulative.last().is_some_and(|&n| n <= stats.commit_seconds.count));
+    assert!((stats.batch_size.sum - queued as f64).abs() < f64::EPSILON, "each queued commit in one batch");
+    assert!((1..=queued).contains(&stats.batch_size.count));
+    assert_eq!(stats.conflicts, 2);
+    assert_eq!((stats.queue_depth, stats.queue_capacity), (0, 256 * 16), "nothing waits once all answered");
+    let named: Vec<(&str, u32)> = stats.pools.iter().map(|p| (p.pool, p.max)).collect();
+    assert_eq!(named, pools);
+    assert!(stats.pools.iter().all(|p| p.idle <= p.open && p.open <= p.max));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_stats_count_commits_batches_and_lost_races() {
+    let (store, _dir) = sqlite().await.expect("sqlite");
+    stats_count_commits_batches_and_lost_races(store, &[("read", 4), ("write", 1)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stats_count_commits_batches_and_lost_races() {
+    if let Some((store, _schema)) = postgres().await {
+        stats_count_commits_batches_and_lost_races(store, &[("read_write", 4)]).await;
     }
 }
 
@@ -162,7 +214,7 @@ async fn a_reopened_sqlite_database_keeps_every_acknowledged_update() {
     let reopened = SeaOrmStore::connect(&StorageConfig::new(url)).await.expect("reopen");
     let row = reopened.user(&id).await.expect("read").expect("user");
     assert_eq!(row.sequence, details.sequence);
-    assert_eq!(row.human().expect("human").profile.first_name, "Kept");
+    assert_eq!(row.human().expect("human").profile.first_name(), "Kept");
 }
 
 /// Two processes on one database: a token revoked through one stops authenticating on the
@@ -199,4 +251,28 @@ async fn a_token_revoked_by_another_instance_stops_working_within_the_cache_ttl(
 
     tokio::time::sleep(ttl + Duration::from_millis(100)).await;
     assert!(first.caller(&hash, now).await.expect("read").is_none(), "within the TTL everywhere else");
+}
+
+/// A failure during COMMIT itself (here a deferred constraint that refuses every event at commit
+/// time) is reported as uncertain, never retried and never read as a conflict; the service
+/// answers it as PERSONA-DB003.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_that_fails_in_its_commit_is_uncertain() {
+    use sea_orm::ConnectionTrait;
+    let Some((store, _schema)) = postgres().await else { return };
+    let f = Fixture::new(store.clone()).await;
+    let id = f.add_human("ada").await;
+    let db = store.connection();
+    for sql in [
+        "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$",
+        "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()",
+    ] {
+        db.execute_unprepared(sql).await.expect("set up the refusal");
+    }
+    let error = f.service.update_human_profile(&f.meta(), &rename(&id, "Grace")).await.expect_err("refused at commit");
+    assert_eq!(error.id(), Some("PERSONA-DB003"), "{error}");
+    assert!(error.cause().is_some_and(|cause| cause.contains("refused at commit")), "{:?}", error.cause());
+    db.execute_unprepared("DROP TRIGGER refuse_at_commit ON events").await.expect("lift the refusal");
+    let details = f.service.update_human_profile(&f.meta(), &rename(&id, "Grace")).await.expect("read, then retried");
+    assert_eq!(details.sequence, 2, "the refused commit had not landed");
 }

@@ -1,6 +1,8 @@
-//! JSON logs: one line per request in a span with protocol, RPC, route, org, request id,
-//! result code and latency; and never a token, password or profile value, at any level.
+//! JSON logs: one line per request in a span with protocol, RPC, route, org header, the org the
+//! request acted in, request id, result code and latency; and never a token, password or profile
+//! value, at any level.
 
+use crate::calls::{Call, Protocol, invoke};
 use crate::harness::{Launch, Server};
 use bytes::Bytes;
 use persona_api_grpc::pb::zitadel::management::v1 as pb;
@@ -65,9 +67,19 @@ async fn json_logs_trace_each_request_and_never_hold_secrets() {
     let generated_id = generated["x-request-id"].to_str().expect("id").to_owned();
     assert_eq!(generated_id.len(), 32, "a generated request id: {generated_id}");
     let bogus = "Bearer bogus-token-Qx7";
-    let (status, _, _) =
-        server.request("GET", "/management/v1/orgs/me", &[("authorization", bogus)], Bytes::new()).await.expect("401");
+    let headers = [("authorization", bogus), ("x-request-id", "e2e-trace-401")];
+    let (status, _, _) = server.request("GET", "/management/v1/orgs/me", &headers, Bytes::new()).await.expect("401");
     assert_eq!(status, 401);
+
+    // Another org, acted in through the header.
+    let (status, _, second) =
+        server.rest_as_admin("POST", "/management/v1/orgs", Some(json!({"name": "Second Qx7"}))).await;
+    assert_eq!(status, 200, "{second}");
+    let second_id = second["id"].as_str().expect("org id").to_owned();
+    let headers =
+        [("authorization", admin.as_str()), ("x-zitadel-orgid", second_id.as_str()), ("x-request-id", "e2e-trace-2")];
+    let (status, _, _) = server.request("GET", "/management/v1/orgs/me", &headers, Bytes::new()).await.expect("org");
+    assert_eq!(status, 200);
 
     // gRPC: update the profile, create a machine user and its token.
     let channel =
@@ -87,6 +99,8 @@ async fn json_logs_trace_each_request_and_never_hold_secrets() {
     let pat = pb::AddPersonalAccessTokenRequest { user_id: machine.user_id, ..Default::default() };
     let token = client.add_personal_access_token(with_auth(pat, &admin)).await.expect("token").into_inner().token;
     let _ = client.get_my_org(with_auth(pb::GetMyOrgRequest {}, &format!("Bearer {token}"))).await;
+    let web = invoke(&server, Protocol::GrpcWeb, &Call::GetMyOrg, &[("authorization", &admin)]).await;
+    assert_eq!(web.outcome.code, 0, "{web:?}");
 
     server.signal("TERM").await;
     assert_eq!(server.exit_status(Duration::from_secs(10)).await.code(), Some(0));
@@ -103,6 +117,7 @@ async fn json_logs_trace_each_request_and_never_hold_secrets() {
     assert_eq!(span["rpc"], "AddHumanUser", "{done}");
     assert_eq!(span["route"], "POST /management/v1/users/human", "{done}");
     assert_eq!(span["org"], org_id.as_str(), "{done}");
+    assert_eq!(span["resolved_org"], org_id.as_str(), "{done}");
     assert_eq!(span["code"], "200", "{done}");
     assert!(span["latency_ms"].as_f64().is_some(), "{done}");
     assert!(!lines_with(&lines, "request_id", &generated_id).is_empty(), "generated ids are logged too");
@@ -112,6 +127,24 @@ async fn json_logs_trace_each_request_and_never_hold_secrets() {
         .expect("the gRPC update's log line");
     assert_eq!(grpc_update["span"]["protocol"], "grpc", "{grpc_update}");
     assert_eq!(grpc_update["span"]["code"], "0", "{grpc_update}");
+    assert_eq!(grpc_update["span"]["org"], Value::Null, "no header: {grpc_update}");
+    assert_eq!(grpc_update["span"]["resolved_org"], org_id.as_str(), "the caller's own org: {grpc_update}");
+    let grpc_web = lines
+        .iter()
+        .find(|l| l["span"]["protocol"] == "grpc-web" && l["fields"]["message"] == "request done")
+        .expect("the gRPC-Web call's log line");
+    assert_eq!(grpc_web["span"]["resolved_org"], org_id.as_str(), "{grpc_web}");
+    let done = |id: &str| {
+        let traced = lines_with(&lines, "request_id", id);
+        let line = traced.iter().find(|l| l["span"]["code"].is_string()).copied();
+        line.unwrap_or_else(|| panic!("no answered log line for {id}:\n{logs}")).clone()
+    };
+    let other = done("e2e-trace-2");
+    assert_eq!(other["span"]["org"], second_id.as_str(), "{other}");
+    assert_eq!(other["span"]["resolved_org"], second_id.as_str(), "the org of the header: {other}");
+    let refused = done("e2e-trace-401");
+    assert_eq!(refused["span"]["code"], "401", "{refused}");
+    assert_eq!(refused["span"]["resolved_org"], Value::Null, "no org without a caller: {refused}");
 
     for secret in secrets.iter().copied().chain([server.admin_token.as_str(), token.as_str(), "bogus-token-Qx7"]) {
         assert!(!logs.contains(secret), "{secret} appears in the logs");

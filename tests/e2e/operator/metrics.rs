@@ -1,6 +1,7 @@
 //! `GET /metrics` after traffic over the three protocols: request counters and latency
-//! histograms by protocol, RPC and code; database pool usage; build info; and gauges that come
-//! back to zero however requests and connections end.
+//! histograms by protocol, RPC and code; database pool usage; build info; the commit queue,
+//! batches and commit latency after writes; and gauges that come back to zero however requests
+//! and connections end.
 
 use super::frames::{CANCEL, RawH2, data, headers, request_block, reset};
 use super::held::HeldRequest;
@@ -12,7 +13,7 @@ use prost::Message;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
 #[tokio::test]
-async fn metrics_count_requests_by_protocol_rpc_and_code() {
+async fn metrics_count_requests_by_protocol_rpc_and_code_and_commits() {
     let server = Server::start().await;
     for _ in 0..2 {
         let (status, _, _) = server.rest_as_admin("GET", "/management/v1/orgs/me", None).await;
@@ -53,6 +54,8 @@ async fn metrics_count_requests_by_protocol_rpc_and_code() {
         "persona_db_pool_connections{pool=\"read\",state=\"idle\"}",
         "persona_db_pool_connections{pool=\"read\",state=\"in_use\"}",
         "persona_db_pool_max_connections{pool=\"read\"} 4",
+        "persona_db_pool_max_connections{pool=\"write\"} 1",
+        "persona_db_pool_connections{pool=\"write\",state=\"in_use\"}",
         "persona_connections_open",
         "persona_process_start_time_seconds",
     ] {
@@ -62,6 +65,45 @@ async fn metrics_count_requests_by_protocol_rpc_and_code() {
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let value = line.rsplit(' ').next().expect("a value");
         assert!(value.parse::<f64>().is_ok(), "{line}");
+    }
+    commits_show_in_queue_batch_and_latency_series(&server).await;
+}
+
+/// Writes through `server` and checks that the commit queue, batch and latency series count them.
+async fn commits_show_in_queue_batch_and_latency_series(server: &Server) {
+    let commits = "persona_commit_duration_seconds_count";
+    let batched = "persona_commit_batch_size_sum";
+    let (commits_before, batched_before) = (server.metric(commits).await, server.metric(batched).await);
+
+    let human = serde_json::json!({"userName": "ada", "profile": {"firstName": "Ada", "lastName": "Lovelace"},
+        "email": {"email": "ada@example.com"}});
+    let (status, _, created) = server.rest_as_admin("POST", "/management/v1/users/human", Some(human)).await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["userId"].as_str().expect("userId").to_owned();
+    for first in ["Grace", "Ada"] {
+        let body = serde_json::json!({"firstName": first, "lastName": "Lovelace", "displayName": "Ada"});
+        let (status, _, answer) =
+            server.rest_as_admin("PUT", &format!("/management/v1/users/{id}/profile"), Some(body)).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+
+    let text = server.metrics().await;
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing:\n{text}"))
+    };
+    let before = |v: Option<f64>| v.expect("the series exists before any request wrote");
+    assert_eq!(value(commits) - before(commits_before), 3.0, "the add and two updates are timed");
+    assert_eq!(value(batched) - before(batched_before), 3.0, "and each was written in one batch");
+    assert_eq!(value("persona_commit_duration_seconds_bucket{le=\"+Inf\"}"), value(commits));
+    assert!(value("persona_commit_duration_seconds_sum") > 0.0);
+    assert!(value("persona_commit_batch_size_count") >= 1.0);
+    assert_eq!(value("persona_commit_queue_depth"), 0.0, "every commit was answered");
+    assert_eq!(value("persona_commit_queue_capacity"), 4096.0);
+    assert_eq!(value("persona_commit_conflicts_total"), 0.0);
+    for present in ["# TYPE persona_commit_batch_size histogram", "# TYPE persona_commit_duration_seconds histogram"] {
+        assert!(text.contains(present), "{present} missing:\n{text}");
     }
 }
 

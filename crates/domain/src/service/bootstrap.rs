@@ -1,7 +1,8 @@
 //! The first start on an empty database: the default org, the admin and its token, in one
 //! commit, so several instances starting at once set the instance up exactly once.
 
-use super::{BootstrapConfig, Bootstrapped, Service, replay_error, store_error};
+use super::retry::{Deciding, Decision};
+use super::{BootstrapConfig, Bootstrapped, RequestMeta, Service, replay_error, store_error};
 use crate::auth::{Membership, PersonalAccessToken, Role, TokenHash, hex};
 use crate::commands::{AddMachineUserRequest, validate_org_name};
 use crate::error::Error;
@@ -11,6 +12,22 @@ use crate::org::{Org, primary_domain};
 use crate::ports::{AggregateChange, Commit, INSTANCE_ID, Instance, SideEffect, Store, StoreError};
 use crate::user::{AccessTokenType, User};
 
+/// A first start, decided but not yet committed: the admin's token is known before anything is
+/// written, so the caller can keep it safe first ([`Service::prepare_bootstrap`]).
+#[derive(Debug)]
+pub struct PreparedBootstrap {
+    created: Bootstrapped,
+    commit: Commit,
+}
+
+impl PreparedBootstrap {
+    /// The admin's personal access token this set-up will create.
+    #[must_use]
+    pub fn admin_token(&self) -> &str {
+        &self.created.admin_token
+    }
+}
+
 impl<S: Store> Service<S> {
     /// Sets up an empty database: the default org, an `admin` machine user holding
     /// `IAM_OWNER`, and its personal access token. Returns `None` when the instance exists
@@ -19,6 +36,19 @@ impl<S: Store> Service<S> {
     /// # Errors
     /// Invalid names, storage failures.
     pub async fn bootstrap(&self, config: &BootstrapConfig) -> Result<Option<Bootstrapped>, Error> {
+        match self.prepare_bootstrap(config).await? {
+            Some(prepared) => self.commit_bootstrap(prepared).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The first start's set-up, decided but not written; `None` when the instance exists.
+    /// Keep [`PreparedBootstrap::admin_token`] somewhere safe, then [`Service::commit_bootstrap`]:
+    /// so an acknowledgement lost on the way can never lose the admin's token.
+    ///
+    /// # Errors
+    /// Invalid names, storage failures.
+    pub async fn prepare_bootstrap(&self, config: &BootstrapConfig) -> Result<Option<PreparedBootstrap>, Error> {
         if self.inner.store.instance().await.map_err(store_error)?.is_some() {
             return Ok(None);
         }
@@ -59,12 +89,43 @@ impl<S: Store> Service<S> {
             changes: vec![instance, org, admin],
             side_effects: vec![SideEffect::PutMembership(owner), SideEffect::PutToken(token)],
         };
+        Ok(Some(PreparedBootstrap { created: Bootstrapped { org_id, admin_id, admin_token }, commit }))
+    }
+
+    /// Commits a prepared set-up. Idempotent in its outcome: when the database fails during the
+    /// commit, the admin's token decides whether the set-up landed.
+    ///
+    /// # Errors
+    /// Storage failures; [`Error::commit_uncertain`] when the outcome cannot be learnt (the
+    /// database is gone): the prepared token is then the admin's exactly if it authenticates
+    /// later ([`Service::token_authenticates`]).
+    pub async fn commit_bootstrap(&self, prepared: PreparedBootstrap) -> Result<Option<Bootstrapped>, Error> {
+        let PreparedBootstrap { created, commit } = prepared;
         match self.inner.store.commit(commit).await {
-            Ok(_) => Ok(Some(Bootstrapped { org_id, admin_id, admin_token })),
+            Ok(_) => Ok(Some(created)),
             // Another process set the instance up first.
             Err(StoreError::Conflict) => Ok(None),
+            Err(StoreError::Uncertain(cause)) => {
+                if self.token_authenticates(&created.admin_token).await.map_err(|e| e.with_cause(cause.clone()))? {
+                    Ok(Some(created))
+                } else if self.inner.store.instance().await.map_err(store_error)?.is_some() {
+                    Ok(None)
+                } else {
+                    Err(Error::commit_uncertain().with_cause(cause))
+                }
+            }
             Err(other) => Err(store_error(other)),
         }
+    }
+
+    /// Whether `token` authenticates anyone now (for an operator's tools: a token kept from an
+    /// interrupted first start).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn token_authenticates(&self, token: &str) -> Result<bool, Error> {
+        let caller = self.inner.store.caller(&TokenHash::of(token), self.now()).await.map_err(store_error)?;
+        Ok(caller.is_some())
     }
 }
 
@@ -99,40 +160,39 @@ impl<S: Store> Service<S> {
         if !request.role.is_instance_role() {
             return Err(Error::instance_role_required());
         }
-        for _ in 0..self.attempts(None) {
-            let instance =
-                self.inner.store.instance().await.map_err(store_error)?.ok_or_else(Error::instance_not_set_up)?;
-            let now = self.now();
-            let machine = AddMachineUserRequest {
-                user_name: request.user_name.clone(),
-                name: format!("Persona {} (recovery)", request.role.name()),
-                description: "Created by `persona admin token`".to_owned(),
-                access_token_type: AccessTokenType::Bearer.number(),
-                user_id: None,
-            };
-            let (user_id, added) = machine.into_event(self.next_id())?;
-            let (token, record, token_event) = self.new_token(&user_id, None);
-            let member = EventPayload::InstanceMemberAdded(MemberAdded {
-                user_id: user_id.as_str().to_owned(),
-                roles: vec![request.role.name().to_owned()],
-            });
-            let (grant, _) = AggregateChange::update(&instance, vec![member], now).map_err(replay_error)?;
-            let events = vec![EventPayload::MachineAdded(added), token_event];
-            let (user, _) = AggregateChange::create::<User>(user_id.as_str(), &instance.default_org_id, events, now)
-                .map_err(replay_error)?;
-            let membership = Membership { user_id: user_id.clone(), org_id: None, roles: vec![request.role] };
-            let commit = Commit {
-                editor: user_id.clone(),
-                changes: vec![grant, user],
-                side_effects: vec![SideEffect::PutMembership(membership), SideEffect::PutToken(record)],
-            };
-            match self.inner.store.commit(commit).await {
-                Ok(_) => return Ok(InstanceToken { user_id, token }),
-                Err(StoreError::Conflict) => {}
-                Err(other) => return Err(store_error(other)),
-            }
-        }
-        Err(Error::too_much_contention())
+        let machine = AddMachineUserRequest {
+            user_name: request.user_name.clone(),
+            name: format!("Persona {} (recovery)", request.role.name()),
+            description: "Created by `persona admin token`".to_owned(),
+            access_token_type: AccessTokenType::Bearer.number(),
+            user_id: None,
+        };
+        let (user_id, added) = machine.into_event(self.next_id())?;
+        let (token, record, token_event) = self.new_token(&user_id, None);
+        let membership = Membership { user_id: user_id.clone(), org_id: None, roles: vec![request.role] };
+        let decide = |instance: Instance| -> Deciding<'_> {
+            let decided = (|| {
+                let events = vec![EventPayload::MachineAdded(added.clone()), token_event.clone()];
+                let (user, _) =
+                    AggregateChange::create::<User>(user_id.as_str(), &instance.default_org_id, events, self.now())
+                        .map_err(replay_error)?;
+                Ok(Decision {
+                    events: vec![EventPayload::InstanceMemberAdded(MemberAdded {
+                        user_id: user_id.as_str().to_owned(),
+                        roles: vec![request.role.name().to_owned()],
+                    })],
+                    side_effects: vec![
+                        SideEffect::PutMembership(membership.clone()),
+                        SideEffect::PutToken(record.clone()),
+                    ],
+                    others: vec![user],
+                })
+            })();
+            Box::pin(std::future::ready(decided))
+        };
+        let meta = RequestMeta::default();
+        self.execute(&meta, &user_id, INSTANCE_ID, |_: &Instance| true, Error::instance_not_set_up, decide).await?;
+        Ok(InstanceToken { user_id, token })
     }
 
     /// A fresh token for `user_id`: its text (shown once), its stored record and its event.

@@ -23,8 +23,11 @@ use std::sync::Arc;
 
 mod bootstrap;
 mod orgs;
+mod retry;
 
-pub use bootstrap::{InstanceToken, InstanceTokenRequest};
+use retry::Decision;
+
+pub use bootstrap::{InstanceToken, InstanceTokenRequest, PreparedBootstrap};
 mod privilege;
 
 use privilege::Reach;
@@ -164,6 +167,7 @@ fn store_error(error: StoreError) -> Error {
         StoreError::Duplicate(UniqueKey::Membership) => Error::member_already_exists(),
         StoreError::Unavailable(cause) => Error::storage_unavailable().with_cause(cause),
         StoreError::Corrupt(cause) => Error::storage_corrupt().with_cause(cause),
+        StoreError::Uncertain(cause) => Error::commit_uncertain().with_cause(cause),
     }
 }
 
@@ -208,7 +212,9 @@ impl<S: Store> Service<S> {
         self.inner.ids.next(self.now().unix_millis())
     }
 
-    /// Authenticates the bearer token, resolves the org and checks `permission` in it.
+    /// Authenticates the bearer token, resolves the org and checks `permission` in it. The
+    /// resolved org is recorded as `resolved_org` on the current tracing span (the server's
+    /// request span declares that field), so logs name the org a request acted in.
     ///
     /// # Errors
     /// The Unauthenticated, PermissionDenied and NotFound errors of CONTRACT section 5.
@@ -229,6 +235,7 @@ impl<S: Store> Service<S> {
                 return Err(Error::org_not_found_for_header());
             }
         }
+        tracing::Span::current().record("resolved_org", org.as_str());
         authorize(&caller, &org, permission)
     }
 
@@ -236,7 +243,8 @@ impl<S: Store> Service<S> {
         if precondition.is_some() { 1 } else { self.inner.config.max_attempts.max(1) }
     }
 
-    /// Read-decide-commit on one user, under its lock, retried when another writer won.
+    /// A command on one user of the caller's org: [`Service::execute`] with the user's
+    /// visibility, the checks of `reach` (and their guards), and `decide`.
     async fn change_user<F>(
         &self,
         meta: &RequestMeta<'_>,
@@ -249,51 +257,19 @@ impl<S: Store> Service<S> {
     where
         F: FnMut(&User) -> Result<UserDecision, Error> + Send,
     {
-        let precondition = meta.if_match.map(parse_if_match).transpose()?.flatten();
-        let _guard = self.inner.locks.lock(user_id.as_str()).await;
-        for _ in 0..self.attempts(precondition) {
-            let current = self.inner.store.user(user_id).await.map_err(store_error)?;
-            let current = current.filter(|user| user.is_visible_in(&auth.org_id)).ok_or_else(missing)?;
-            if let Some(expected) = precondition
-                && expected != current.sequence
-            {
-                return Err(Error::precondition_failed(current.sequence));
-            }
-            let guards = self.reach_guards(auth, &current, reach).await?;
-            let (events, side_effects) = decide(&current)?;
-            let (change, next) = AggregateChange::update(&current, events, self.now()).map_err(replay_error)?;
-            let sequence = next.sequence;
-            if meta.validate_only {
-                let details = ObjectDetails {
-                    sequence,
-                    creation_date: None,
-                    change_date: Some(self.now()),
-                    resource_owner: next.org_id,
-                };
-                return Ok((current, details));
-            }
-            let mut changes = vec![change];
-            changes.extend(guards);
-            let commit = Commit { editor: auth.user_id.clone(), changes, side_effects };
-            match self.inner.store.commit(commit).await {
-                Ok(committed) => {
-                    let details = ObjectDetails {
-                        sequence,
-                        creation_date: None,
-                        change_date: Some(committed.at),
-                        resource_owner: current.org_id.clone(),
-                    };
-                    return Ok((current, details));
-                }
-                Err(StoreError::Conflict) if precondition.is_none() => {}
-                Err(StoreError::Conflict) => {
-                    let now = self.inner.store.user(user_id).await.map_err(store_error)?;
-                    return Err(Error::precondition_failed(now.map_or(0, |user| user.sequence)));
-                }
-                Err(other) => return Err(store_error(other)),
-            }
-        }
-        Err(Error::too_much_contention())
+        let visible = |user: &User| user.is_visible_in(&auth.org_id);
+        let decide = |current: User| -> retry::Deciding<'_> {
+            // Decided now, reported after the reach's checks (their refusal comes first).
+            let decided = decide(&current);
+            Box::pin(async move {
+                let others = self.reach_guards(auth, &current, reach).await?;
+                let (events, side_effects) = decided?;
+                Ok(Decision { events, side_effects, others })
+            })
+        };
+        let executed = self.execute(meta, &auth.user_id, user_id, visible, missing, decide).await?;
+        let details = executed.details(self.now());
+        Ok((executed.before, details))
     }
 
     /// `UpdateHumanProfile`: the heart of Persona (CONTRACT section 3).
@@ -508,7 +484,7 @@ impl<S: Store> Service<S> {
                 let editor = self.inner.store.user(&event.editor).await.map_err(store_error)?;
                 let names = editor.map_or_else(Default::default, |e| {
                     let display = match &e.kind {
-                        UserKind::Human(h) => h.profile.display_name.clone(),
+                        UserKind::Human(h) => h.profile.display_name().to_owned(),
                         UserKind::Machine(m) => m.name.clone(),
                     };
                     (display, e.user_name)
@@ -533,6 +509,44 @@ impl<S: Store> Service<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conformance::{Fixture, human, rename};
+    use crate::memory::InMemoryStore;
+
+    #[tokio::test]
+    async fn a_lost_acknowledgement_is_unavailable_never_a_conflict_or_a_duplicate() {
+        let store = InMemoryStore::default();
+        let f = Fixture::new(store.clone()).await;
+        let ada = f.add_human("ada").await;
+        store.lose_acknowledgements(1);
+        let error = f.service.update_human_profile(&f.meta(), &rename(&ada, "Grace")).await.expect_err("lost");
+        assert_eq!((error.kind(), error.id()), (crate::ErrorKind::Unavailable, Some("PERSONA-DB003")));
+        let stored = f.service.get_human_profile(&f.meta(), ada.as_str()).await.expect("read").1;
+        assert_eq!(stored.first_name(), "Grace", "it had landed, as the message warns it may have");
+
+        store.lose_acknowledgements(1);
+        let unsupported = crate::commands::UnsupportedHumanFields::default();
+        let error = f.service.add_human_user(&f.meta(), &human("grace"), &unsupported).await.expect_err("lost");
+        assert_eq!(error.id(), Some("PERSONA-DB003"), "not 'User already exists': {error}");
+    }
+
+    #[tokio::test]
+    async fn a_first_start_whose_acknowledgement_is_lost_keeps_its_admin_token() {
+        let store = InMemoryStore::default();
+        let service = Service::new(
+            store.clone(),
+            Arc::new(crate::memory::SystemClock),
+            Arc::new(crate::memory::SeededRandom::new(3)),
+            ServiceConfig::default(),
+        );
+        let config = BootstrapConfig { org_name: "Persona".into(), admin_user_name: "admin".into() };
+        store.lose_acknowledgements(1);
+        let prepared = service.prepare_bootstrap(&config).await.expect("prepared").expect("empty store");
+        let token = prepared.admin_token().to_owned();
+        let created = service.commit_bootstrap(prepared).await.expect("the outcome is learnt").expect("it landed");
+        assert_eq!(created.admin_token, token);
+        assert!(service.token_authenticates(&token).await.expect("read"));
+        assert!(service.bootstrap(&config).await.expect("again").is_none(), "set up exactly once");
+    }
 
     #[test]
     fn if_match_accepts_quoted_and_bare_sequences_and_star() {

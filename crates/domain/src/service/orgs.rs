@@ -1,5 +1,6 @@
 //! The org use cases: `AddOrg`, `GetMyOrg`, `AddOrgMember`.
 
+use super::retry::{Deciding, Decision};
 use super::{Created, ObjectDetails, RequestMeta, Service, read_details, replay_error, store_error};
 use crate::auth::{Membership, Permission, Role, covers, ensure_covers};
 use crate::commands::{validate_member, validate_org_name};
@@ -7,7 +8,7 @@ use crate::error::Error;
 use crate::events::{EventPayload, MemberAdded, OrgAdded};
 use crate::ids::OrgId;
 use crate::org::{Org, primary_domain};
-use crate::ports::{AggregateChange, AggregateState, Commit, SideEffect, Store, StoreError};
+use crate::ports::{AggregateChange, AggregateState, Commit, SideEffect, Store};
 
 impl<S: Store> Service<S> {
     /// `AddOrg`: a new org with the caller as its `ORG_OWNER`.
@@ -72,52 +73,33 @@ impl<S: Store> Service<S> {
     ) -> Result<ObjectDetails, Error> {
         let auth = self.authorize(meta, Permission::OrgMemberWrite).await?;
         let (user_id, roles) = validate_member(user_id, roles)?;
-        let _guard = self.inner.locks.lock(auth.org_id.as_str()).await;
-        for _ in 0..self.attempts(None) {
-            let member = self.inner.store.user(&user_id).await.map_err(store_error)?;
-            let member =
-                member.filter(|user| user.is_visible_in(&auth.org_id)).ok_or_else(Error::member_user_not_found)?;
-            let held = self.inner.store.memberships(&member.id).await.map_err(store_error)?;
-            ensure_covers(&auth.memberships, &held)?;
-            if !covers(&auth.memberships, &roles, Some(&auth.org_id)) {
-                return Err(Error::permission_missing());
-            }
-            let org =
-                self.inner.store.org(&auth.org_id).await.map_err(store_error)?.ok_or_else(Error::org_not_found)?;
-            let event = EventPayload::OrgMemberAdded(MemberAdded {
-                user_id: user_id.as_str().to_owned(),
-                roles: roles.iter().map(|r| r.name().to_owned()).collect(),
-            });
-            let (change, next) = AggregateChange::update(&org, vec![event], self.now()).map_err(replay_error)?;
-            let sequence = next.sequence;
-            if meta.validate_only {
-                return Ok(ObjectDetails {
-                    sequence,
-                    creation_date: None,
-                    change_date: Some(self.now()),
-                    resource_owner: org.id,
-                });
-            }
-            let membership =
-                Membership { user_id: user_id.clone(), org_id: Some(org.id.clone()), roles: roles.clone() };
-            let commit = Commit {
-                editor: auth.user_id.clone(),
-                changes: vec![change, AggregateChange::guard(AggregateState::User(member))],
-                side_effects: vec![SideEffect::PutMembership(membership)],
-            };
-            match self.inner.store.commit(commit).await {
-                Ok(committed) => {
-                    return Ok(ObjectDetails {
-                        sequence,
-                        creation_date: None,
-                        change_date: Some(committed.at),
-                        resource_owner: org.id,
-                    });
+        let decide = |org: Org| -> Deciding<'_> {
+            let (user_id, roles, auth) = (&user_id, &roles, &auth);
+            Box::pin(async move {
+                let member = self.inner.store.user(user_id).await.map_err(store_error)?;
+                let member =
+                    member.filter(|user| user.is_visible_in(&auth.org_id)).ok_or_else(Error::member_user_not_found)?;
+                let held = self.inner.store.memberships(&member.id).await.map_err(store_error)?;
+                ensure_covers(&auth.memberships, &held)?;
+                if !covers(&auth.memberships, roles, Some(&auth.org_id)) {
+                    return Err(Error::permission_missing());
                 }
-                Err(StoreError::Conflict) => {}
-                Err(other) => return Err(store_error(other)),
-            }
-        }
-        Err(Error::too_much_contention())
+                let event = EventPayload::OrgMemberAdded(MemberAdded {
+                    user_id: user_id.as_str().to_owned(),
+                    roles: roles.iter().map(|r| r.name().to_owned()).collect(),
+                });
+                let membership =
+                    Membership { user_id: user_id.clone(), org_id: Some(org.id.clone()), roles: roles.clone() };
+                Ok(Decision {
+                    events: vec![event],
+                    side_effects: vec![SideEffect::PutMembership(membership)],
+                    // A member removed meanwhile must not keep a membership.
+                    others: vec![AggregateChange::guard(AggregateState::User(member))],
+                })
+            })
+        };
+        let executed =
+            self.execute(meta, &auth.user_id, &auth.org_id, |_: &Org| true, Error::org_not_found, decide).await?;
+        Ok(executed.details(self.now()))
     }
 }
