@@ -6,16 +6,14 @@
 //! output, so no response property is required.
 
 use crate::catalog::{ROUTES, Route};
+use crate::descriptors::{Descriptors, json_name, strip};
 use crate::error::{BAD_REQUEST_TYPE, ERROR_DETAIL_TYPE};
-use persona_api_grpc::FILE_DESCRIPTOR_SET;
-use prost::Message as _;
 use prost_types::field_descriptor_proto::{Label, Type};
-use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorSet};
+use prost_types::{DescriptorProto, FieldDescriptorProto};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// The protobuf service the REST routes call.
-pub const SERVICE: &str = "zitadel.management.v1.ManagementService";
+pub use crate::descriptors::SERVICE;
 
 /// Why the document could not be generated (a defect of the compiled-in descriptors).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,86 +37,8 @@ pub enum OpenApiError {
     },
 }
 
-/// Messages, enums and the service's methods, by full name without the leading dot.
-struct Descriptors {
-    messages: HashMap<String, DescriptorProto>,
-    enums: HashMap<String, EnumDescriptorProto>,
-    /// RPC name → (input type, output type).
-    methods: HashMap<String, (String, String)>,
-}
-
-impl Descriptors {
-    fn load() -> Result<Self, OpenApiError> {
-        let set =
-            FileDescriptorSet::decode(FILE_DESCRIPTOR_SET).map_err(|e| OpenApiError::Descriptors(e.to_string()))?;
-        let mut descriptors = Self { messages: HashMap::new(), enums: HashMap::new(), methods: HashMap::new() };
-        for file in &set.file {
-            let package = file.package();
-            for message in &file.message_type {
-                descriptors.add_message(package, message);
-            }
-            for enumeration in &file.enum_type {
-                descriptors.enums.insert(join(package, enumeration.name()), enumeration.clone());
-            }
-            for service in &file.service {
-                if join(package, service.name()) != SERVICE {
-                    continue;
-                }
-                for method in &service.method {
-                    let types = (strip(method.input_type()).to_owned(), strip(method.output_type()).to_owned());
-                    descriptors.methods.insert(method.name().to_owned(), types);
-                }
-            }
-        }
-        Ok(descriptors)
-    }
-
-    fn add_message(&mut self, scope: &str, message: &DescriptorProto) {
-        let name = join(scope, message.name());
-        for nested in &message.nested_type {
-            self.add_message(&name, nested);
-        }
-        for enumeration in &message.enum_type {
-            self.enums.insert(join(&name, enumeration.name()), enumeration.clone());
-        }
-        self.messages.insert(name, message.clone());
-    }
-
-    fn method(&self, rpc: &str) -> Result<&(String, String), OpenApiError> {
-        self.methods.get(rpc).ok_or_else(|| OpenApiError::UnknownRpc(rpc.to_owned()))
-    }
-
-    fn message(&self, name: &str) -> Result<&DescriptorProto, OpenApiError> {
-        self.messages.get(name).ok_or_else(|| OpenApiError::UnknownType(name.to_owned()))
-    }
-}
-
-fn join(scope: &str, name: &str) -> String {
-    if scope.is_empty() { name.to_owned() } else { format!("{scope}.{name}") }
-}
-
-fn strip(type_name: &str) -> &str {
-    type_name.strip_prefix('.').unwrap_or(type_name)
-}
-
-/// The proto3 JSON name of a field: its `json_name`, or the lowerCamelCase of its name.
-fn json_name(field: &FieldDescriptorProto) -> String {
-    if !field.json_name().is_empty() {
-        return field.json_name().to_owned();
-    }
-    let mut out = String::with_capacity(field.name().len());
-    let mut upper = false;
-    for c in field.name().chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
+fn message<'a>(descriptors: &'a Descriptors, name: &str) -> Result<&'a DescriptorProto, OpenApiError> {
+    descriptors.message(name).ok_or_else(|| OpenApiError::UnknownType(name.to_owned()))
 }
 
 /// `#/components/schemas/<name>`.
@@ -181,18 +101,15 @@ impl Schemas<'_> {
         if field.label() != Label::Repeated {
             return Ok(self.scalar(field));
         }
-        if field.r#type() == Type::Message {
-            let entry = self.descriptors.message(strip(field.type_name()))?;
-            if entry.options.as_ref().is_some_and(|o| o.map_entry()) {
-                let value = entry.field.iter().find(|f| f.number() == 2).map(|f| self.scalar(f)).unwrap_or(json!({}));
-                return Ok(json!({"type": "object", "additionalProperties": value}));
-            }
+        if let Some(entry) = self.descriptors.map_entry(field) {
+            let value = entry.field.iter().find(|f| f.number() == 2).map(|f| self.scalar(f)).unwrap_or(json!({}));
+            return Ok(json!({"type": "object", "additionalProperties": value}));
         }
         Ok(json!({"type": "array", "items": self.scalar(field)}))
     }
 
     fn message(&mut self, name: &str) -> Result<Value, OpenApiError> {
-        let descriptor = self.descriptors.message(name)?;
+        let descriptor = message(self.descriptors, name)?;
         let mut properties = Map::new();
         for field in &descriptor.field {
             properties.insert(json_name(field), self.field(field)?);
@@ -249,8 +166,9 @@ fn error_responses(route: &Route) -> Vec<(&'static str, &'static str)> {
 }
 
 fn operation(route: &Route, descriptors: &Descriptors, schemas: &mut Schemas<'_>) -> Result<Value, OpenApiError> {
-    let (input, output) = descriptors.method(route.rpc)?;
-    let request = descriptors.message(input)?;
+    let (input, output) =
+        descriptors.method(route.rpc).ok_or_else(|| OpenApiError::UnknownRpc(route.rpc.to_owned()))?;
+    let request = message(descriptors, input)?;
     let mut parameters = Vec::new();
     for name in placeholders(route.path) {
         if !request.field.iter().any(|f| f.name() == name) {
@@ -359,11 +277,11 @@ fn error_schema() -> Value {
 /// [`OpenApiError`] when the compiled-in descriptors do not describe a route (a build defect;
 /// a unit test generates the document).
 pub fn document(version: &str) -> Result<Value, OpenApiError> {
-    let descriptors = Descriptors::load()?;
-    let mut schemas = Schemas { descriptors: &descriptors, done: BTreeMap::new(), pending: BTreeSet::new() };
+    let descriptors = Descriptors::shared().map_err(OpenApiError::Descriptors)?;
+    let mut schemas = Schemas { descriptors, done: BTreeMap::new(), pending: BTreeSet::new() };
     let mut paths: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
     for route in ROUTES {
-        let op = operation(route, &descriptors, &mut schemas)?;
+        let op = operation(route, descriptors, &mut schemas)?;
         paths.entry(route.path).or_default().insert(route.method.to_ascii_lowercase(), op);
     }
     let mut components = schemas.finish()?;
