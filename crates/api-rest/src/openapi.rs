@@ -4,14 +4,23 @@
 //! proto3 JSON mapping the handlers use: lowerCamelCase names, 64-bit integers as decimal
 //! strings, enums as their names, timestamps as RFC 3339 strings; zero values are omitted on
 //! output, so no response property is required.
+//!
+//! Request schemas also carry the contract's field rules, read from the domain's table
+//! ([`persona_domain::rules::FIELD_RULES`], the numbers the validators use): `minLength` /
+//! `maxLength`, `required` for fields that must be non-empty or present, `format: email`, the
+//! org roles a member may get, and `maxLength: 0` (or the like) for fields Persona cannot store.
+//! A client that follows the schema sends a valid request; one that does not gets a 400. A body
+//! field that the path overrides carries no rule (its value is ignored); its path parameter does.
 
 use crate::catalog::{ROUTES, Route};
 use crate::descriptors::{Descriptors, json_name, strip};
 use crate::error::{BAD_REQUEST_TYPE, ERROR_DETAIL_TYPE};
+use persona_domain::auth::Role;
+use persona_domain::rules::{FIELD_RULES, FieldRule, Length, Rule};
 use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::{DescriptorProto, FieldDescriptorProto};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 pub use crate::descriptors::SERVICE;
 
@@ -41,6 +50,61 @@ fn message<'a>(descriptors: &'a Descriptors, name: &str) -> Result<&'a Descripto
     descriptors.message(name).ok_or_else(|| OpenApiError::UnknownType(name.to_owned()))
 }
 
+/// The name a message has in the validators' error texts (and in [`FIELD_RULES`]): the full name
+/// without its package, nested names joined by `_`, as Go's generated code names them
+/// (`zitadel.management.v1.AddHumanUserRequest.Profile` → `AddHumanUserRequest_Profile`).
+fn go_message_name(full_name: &str) -> String {
+    let segments: Vec<&str> =
+        full_name.split('.').skip_while(|segment| !segment.starts_with(|c: char| c.is_ascii_uppercase())).collect();
+    segments.join("_")
+}
+
+/// The rules of field `json` (its proto3 JSON name) of message `full_name`.
+fn rules_of<'r>(full_name: &str, json: &'r str) -> impl Iterator<Item = &'static FieldRule> + 'r {
+    let message = go_message_name(full_name);
+    FIELD_RULES.iter().filter(move |rule| rule.message == message && rule.field == json)
+}
+
+/// The names of the roles an org member may hold.
+fn org_role_names() -> Vec<&'static str> {
+    Role::ALL.into_iter().filter(|role| !role.is_instance_role()).map(Role::name).collect()
+}
+
+/// Writes `rule` into the property schema of `field`; returns whether the field is required.
+fn apply_rule(rule: Rule, field: &FieldDescriptorProto, schema: &mut Value) -> bool {
+    match rule {
+        Rule::Length(Length { min, max }) => {
+            schema["maxLength"] = json!(max);
+            if min > 0 {
+                schema["minLength"] = json!(min);
+            }
+            min > 0
+        }
+        Rule::Required => true,
+        Rule::Email => {
+            schema["format"] = json!("email");
+            false
+        }
+        Rule::OrgRoles => {
+            *schema = json!({"type": "array", "minItems": 1, "items": {"type": "string", "enum": org_role_names()}});
+            true
+        }
+        Rule::Unsupported => {
+            let leave_out = "Not supported by Persona: leave it out or empty";
+            *schema = if field.label() == Label::Repeated {
+                json!({"type": "array", "maxItems": 0, "items": {}, "description": leave_out})
+            } else {
+                match field.r#type() {
+                    Type::Bool => json!({"type": "boolean", "enum": [false], "description": leave_out}),
+                    Type::Message => json!({"type": "object", "maxProperties": 0, "description": leave_out}),
+                    _ => json!({"type": "string", "maxLength": 0, "description": leave_out}),
+                }
+            };
+            false
+        }
+    }
+}
+
 /// `#/components/schemas/<name>`.
 fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
@@ -51,6 +115,8 @@ struct Schemas<'a> {
     descriptors: &'a Descriptors,
     done: BTreeMap<String, Value>,
     pending: BTreeSet<String>,
+    /// (request message, proto field name) of the body fields a path value overrides.
+    from_path: HashSet<(String, String)>,
 }
 
 impl Schemas<'_> {
@@ -111,10 +177,26 @@ impl Schemas<'_> {
     fn message(&mut self, name: &str) -> Result<Value, OpenApiError> {
         let descriptor = message(self.descriptors, name)?;
         let mut properties = Map::new();
+        let mut required = Vec::new();
         for field in &descriptor.field {
-            properties.insert(json_name(field), self.field(field)?);
+            let json = json_name(field);
+            let mut schema = self.field(field)?;
+            if !self.from_path.contains(&(name.to_owned(), field.name().to_owned())) {
+                let mut needed = false;
+                for rule in rules_of(name, &json) {
+                    needed |= apply_rule(rule.rule, field, &mut schema);
+                }
+                if needed {
+                    required.push(json.clone());
+                }
+            }
+            properties.insert(json, schema);
         }
-        Ok(json!({"type": "object", "title": name, "properties": properties}))
+        let mut schema = json!({"type": "object", "title": name, "properties": properties});
+        if !required.is_empty() {
+            schema["required"] = json!(required);
+        }
+        Ok(schema)
     }
 
     fn enumeration(&self, name: &str) -> Option<Value> {
@@ -171,13 +253,18 @@ fn operation(route: &Route, descriptors: &Descriptors, schemas: &mut Schemas<'_>
     let request = message(descriptors, input)?;
     let mut parameters = Vec::new();
     for name in placeholders(route.path) {
-        if !request.field.iter().any(|f| f.name() == name) {
+        let Some(field) = request.field.iter().find(|f| f.name() == name) else {
             return Err(OpenApiError::UnknownPathField { rpc: route.rpc.to_owned(), field: name.to_owned() });
+        };
+        schemas.from_path.insert((input.clone(), name.to_owned()));
+        let mut schema = json!({"type": "string", "minLength": 1});
+        for rule in rules_of(input, &json_name(field)) {
+            apply_rule(rule.rule, field, &mut schema);
         }
         parameters.push(json!({
             "name": name, "in": "path", "required": true,
             "description": format!("`{name}` of `{input}`; overrides the same field of the body"),
-            "schema": {"type": "string", "minLength": 1}
+            "schema": schema
         }));
     }
     if route.permission.is_some() {
@@ -191,7 +278,7 @@ fn operation(route: &Route, descriptors: &Descriptors, schemas: &mut Schemas<'_>
         parameters.push(json!({
             "name": "If-Match", "in": "header", "required": false,
             "description": "Update only if the user's sequence is still this strong entity tag, e.g. \"7\"",
-            "schema": {"type": "string"}
+            "schema": {"type": "string", "pattern": "^\"[0-9]+\"$"}
         }));
     }
     let mut success = json!({
@@ -278,7 +365,8 @@ fn error_schema() -> Value {
 /// a unit test generates the document).
 pub fn document(version: &str) -> Result<Value, OpenApiError> {
     let descriptors = Descriptors::shared().map_err(OpenApiError::Descriptors)?;
-    let mut schemas = Schemas { descriptors, done: BTreeMap::new(), pending: BTreeSet::new() };
+    let mut schemas =
+        Schemas { descriptors, from_path: HashSet::new(), done: BTreeMap::new(), pending: BTreeSet::new() };
     let mut paths: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
     for route in ROUTES {
         let op = operation(route, descriptors, &mut schemas)?;
@@ -368,5 +456,82 @@ mod tests {
         let request = &schemas["zitadel.management.v1.UpdateHumanProfileRequest"]["properties"];
         assert!(request["firstName"].is_object());
         assert!(request["first_name"].is_null());
+    }
+
+    #[test]
+    fn request_schemas_carry_the_contracts_field_rules() {
+        use persona_domain::rules::{LANGUAGE, NAME};
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        let update = &schemas["zitadel.management.v1.UpdateHumanProfileRequest"];
+        let first = &update["properties"]["firstName"];
+        assert_eq!((&first["minLength"], &first["maxLength"]), (&json!(NAME.min), &json!(NAME.max)));
+        assert_eq!(update["properties"]["nickName"]["minLength"], Value::Null, "0..200 has no minimum");
+        assert_eq!(update["properties"]["preferredLanguage"]["maxLength"], json!(LANGUAGE.max));
+        assert_eq!(update["required"], json!(["firstName", "lastName", "displayName"]), "userId comes from the path");
+        assert_eq!(update["properties"]["userId"], json!({"type": "string"}), "the path overrides it");
+        let put = &doc["paths"]["/management/v1/users/{user_id}/profile"]["put"]["parameters"][0];
+        assert_eq!(put["schema"], json!({"type": "string", "minLength": NAME.min, "maxLength": NAME.max}));
+
+        let add = &schemas["zitadel.management.v1.AddHumanUserRequest"];
+        assert_eq!(add["required"], json!(["userName", "profile", "email"]));
+        assert_eq!(add["properties"]["initialPassword"]["maxLength"], 0, "not supported: empty only");
+        let profile = &schemas["zitadel.management.v1.AddHumanUserRequest.Profile"];
+        assert_eq!(profile["required"], json!(["firstName", "lastName"]), "an empty display name is computed");
+        assert_eq!(
+            schemas["zitadel.management.v1.AddHumanUserRequest.Email"]["properties"]["email"]["format"],
+            "email"
+        );
+        let import = &schemas["zitadel.management.v1.ImportHumanUserRequest"]["properties"];
+        assert_eq!(import["passwordChangeRequired"]["enum"], json!([false]));
+        assert_eq!(import["idps"]["maxItems"], 0);
+        assert_eq!(import["hashedPassword"]["maxProperties"], 0);
+        let roles = &schemas["zitadel.management.v1.AddOrgMemberRequest"]["properties"]["roles"];
+        assert_eq!(roles["items"]["enum"], json!(["ORG_OWNER", "ORG_USER_MANAGER", "ORG_OWNER_VIEWER"]));
+        assert_eq!(roles["minItems"], 1);
+        assert_eq!(
+            schemas["zitadel.management.v1.UpdateHumanProfileRequest"]["properties"]["gender"]["$ref"],
+            "#/components/schemas/zitadel.user.v1.Gender"
+        );
+
+        for response in ["zitadel.user.v1.Profile", "zitadel.management.v1.AddHumanUserResponse"] {
+            assert!(schemas[response]["required"].is_null(), "{response}: answers omit zero values");
+            assert!(schemas[response]["properties"]["firstName"]["minLength"].is_null(), "{response}");
+        }
+    }
+
+    #[test]
+    fn every_field_rule_of_the_domain_is_published() {
+        let doc = doc();
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        for rule in FIELD_RULES {
+            let in_schema = schemas.iter().any(|(name, schema)| {
+                go_message_name(name) == rule.message
+                    && schema["properties"][rule.field].as_object().is_some_and(|p| {
+                        ["maxLength", "format", "minItems", "maxItems", "maxProperties", "enum"]
+                            .iter()
+                            .any(|k| p.contains_key(*k))
+                            || schema["required"].as_array().is_some_and(|r| r.contains(&json!(rule.field)))
+                    })
+            });
+            let in_path = ROUTES.iter().any(|route| {
+                let op = &doc["paths"][route.path][route.method.to_ascii_lowercase()];
+                let input = op["description"].as_str().is_some()
+                    && go_message_name(&format!("x.{}Request", route.rpc)) == rule.message;
+                input
+                    && op["parameters"].as_array().is_some_and(|ps| {
+                        ps.iter().any(|p| {
+                            p["in"] == "path"
+                                && json_name_of(p["name"].as_str().unwrap_or_default()) == rule.field
+                                && p["schema"]["maxLength"].is_number()
+                        })
+                    })
+            });
+            assert!(in_schema || in_path, "{rule:?} is not in the document");
+        }
+    }
+
+    fn json_name_of(proto_name: &str) -> String {
+        json_name(&FieldDescriptorProto { name: Some(proto_name.to_owned()), ..Default::default() })
     }
 }

@@ -6,7 +6,8 @@ use crate::error::Error;
 use crate::events::{HumanAdded, MachineAdded};
 use crate::ids::{OrgId, UserId};
 use crate::language::{LanguagePolicy, PreferredLanguage};
-use crate::profile::{Gender, NAME_MAX, Profile, check_language};
+use crate::profile::{Gender, Profile, check_language};
+use crate::rules;
 use crate::time::Timestamp;
 use crate::user::{AccessTokenType, Email, Human, Machine, Phone, User, UserKind, UserState};
 use crate::validation::Validator;
@@ -102,16 +103,16 @@ impl NewHumanRequest {
             _ => "AddHumanUserRequest_Profile",
         };
         let mut v = Validator::new(message);
-        v.length("UserName", "userName", &self.user_name, 1, NAME_MAX);
+        v.length("UserName", "userName", &self.user_name, rules::NAME);
         let mut language = None;
         match &self.profile {
             None => v.required("Profile", "profile"),
             Some(p) => {
                 let mut inner = Validator::nested(profile_message, "profile");
-                inner.length("FirstName", "firstName", &p.first_name, 1, NAME_MAX);
-                inner.length("LastName", "lastName", &p.last_name, 1, NAME_MAX);
-                inner.length("NickName", "nickName", &p.nick_name, 0, NAME_MAX);
-                inner.length("DisplayName", "displayName", &p.display_name, 0, NAME_MAX);
+                inner.length("FirstName", "firstName", &p.first_name, rules::NAME);
+                inner.length("LastName", "lastName", &p.last_name, rules::NAME);
+                inner.length("NickName", "nickName", &p.nick_name, rules::OPTIONAL_NAME);
+                inner.length("DisplayName", "displayName", &p.display_name, rules::OPTIONAL_NAME);
                 language = check_language(&mut inner, &p.preferred_language, languages);
                 v.embed("Profile", inner);
             }
@@ -267,11 +268,11 @@ impl AddMachineUserRequest {
     /// InvalidArgument in protoc-gen-validate wording.
     pub fn into_user(self, generated_id: String, org: OrgId, now: Timestamp) -> Result<(User, MachineAdded), Error> {
         let mut v = Validator::new("AddMachineUserRequest");
-        v.length("UserName", "userName", &self.user_name, 1, NAME_MAX);
-        v.length("Name", "name", &self.name, 1, NAME_MAX);
-        v.length("Description", "description", &self.description, 0, 500);
+        v.length("UserName", "userName", &self.user_name, rules::NAME);
+        v.length("Name", "name", &self.name, rules::NAME);
+        v.length("Description", "description", &self.description, rules::DESCRIPTION);
         if let Some(id) = &self.user_id {
-            v.length("UserId", "userId", id, 0, NAME_MAX);
+            v.length("UserId", "userId", id, rules::OPTIONAL_NAME);
         }
         v.finish()?;
         let user_name = self.user_name.trim().to_owned();
@@ -306,7 +307,7 @@ impl AddMachineUserRequest {
 /// InvalidArgument: `invalid AddOrgRequest.Name: ...`, or `Org name is empty (ORG-mruNY)`.
 pub fn validate_org_name(name: &str) -> Result<String, Error> {
     let mut v = Validator::new("AddOrgRequest");
-    v.length("Name", "name", name, 1, NAME_MAX);
+    v.length("Name", "name", name, rules::NAME);
     v.finish()?;
     let trimmed = name.trim();
     if trimmed.is_empty() {
@@ -321,7 +322,7 @@ pub fn validate_org_name(name: &str) -> Result<String, Error> {
 /// InvalidArgument: `invalid AddOrgMemberRequest.UserId: ...` or `Member roles are invalid`.
 pub fn validate_member(user_id: &str, roles: &[String]) -> Result<(UserId, Vec<Role>), Error> {
     let mut v = Validator::new("AddOrgMemberRequest");
-    v.length("UserId", "userId", user_id, 1, NAME_MAX);
+    v.length("UserId", "userId", user_id, rules::NAME);
     v.finish()?;
     let parsed: Option<Vec<Role>> =
         roles.iter().map(|name| Role::from_name(name).filter(|role| !role.is_instance_role())).collect();
@@ -345,7 +346,7 @@ pub fn validate_user_id(
     id: &str,
 ) -> Result<UserId, Error> {
     let mut v = Validator::new(message);
-    v.length(go_name, json_name, id, 1, NAME_MAX);
+    v.length(go_name, json_name, id, rules::NAME);
     v.finish()?;
     Ok(UserId::new(id))
 }

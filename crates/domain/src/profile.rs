@@ -4,6 +4,7 @@
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::language::{LanguagePolicy, PreferredLanguage};
+use crate::rules;
 use crate::validation::Validator;
 
 /// `zitadel.user.v1.Gender`. Unknown numbers read as [`Gender::Unspecified`].
@@ -91,10 +92,6 @@ pub struct UpdateHumanProfileRequest {
     pub gender: i32,
 }
 
-/// Lengths of the profile fields, shared by update, add and import.
-pub(crate) const NAME_MAX: usize = 200;
-pub(crate) const LANGUAGE_MAX: usize = 10;
-
 impl UpdateHumanProfileRequest {
     /// Applies CONTRACT section 3's rules in field order. The first violation gives the message;
     /// all of them are listed as field violations. A malformed language tag (or one outside the
@@ -104,11 +101,11 @@ impl UpdateHumanProfileRequest {
     /// InvalidArgument, worded `invalid UpdateHumanProfileRequest.<Field>: <rule>`.
     pub fn validate(&self, languages: &LanguagePolicy) -> Result<(UserId, Profile), Error> {
         let mut v = Validator::new("UpdateHumanProfileRequest");
-        v.length("UserId", "userId", &self.user_id, 1, NAME_MAX);
-        v.length("FirstName", "firstName", &self.first_name, 1, NAME_MAX);
-        v.length("LastName", "lastName", &self.last_name, 1, NAME_MAX);
-        v.length("NickName", "nickName", &self.nick_name, 0, NAME_MAX);
-        v.length("DisplayName", "displayName", &self.display_name, 1, NAME_MAX);
+        v.length("UserId", "userId", &self.user_id, rules::NAME);
+        v.length("FirstName", "firstName", &self.first_name, rules::NAME);
+        v.length("LastName", "lastName", &self.last_name, rules::NAME);
+        v.length("NickName", "nickName", &self.nick_name, rules::OPTIONAL_NAME);
+        v.length("DisplayName", "displayName", &self.display_name, rules::NAME);
         let language = check_language(&mut v, &self.preferred_language, languages);
         v.finish()?;
         let profile = Profile {
@@ -127,8 +124,8 @@ impl UpdateHumanProfileRequest {
 /// it passed.
 pub(crate) fn check_language(v: &mut Validator, raw: &str, policy: &LanguagePolicy) -> Option<PreferredLanguage> {
     let before = raw.chars().count();
-    if before > LANGUAGE_MAX {
-        v.length("PreferredLanguage", "preferredLanguage", raw, 0, LANGUAGE_MAX);
+    if before > rules::LANGUAGE.max {
+        v.length("PreferredLanguage", "preferredLanguage", raw, rules::LANGUAGE);
         return None;
     }
     match policy.parse(raw) {

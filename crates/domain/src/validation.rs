@@ -2,6 +2,7 @@
 //! that the first violation gives the compat message and all of them give Persona's detail.
 
 use crate::error::{Error, ErrorKind, FieldViolation};
+use crate::rules::Length;
 
 /// One broken rule: where (Go-cased path for the message, JSON path for the detail) and what.
 #[derive(Debug, Clone)]
@@ -30,16 +31,10 @@ impl Validator {
         Self { message_name, json_prefix, violations: Vec::new() }
     }
 
-    /// Checks `min..=max` Unicode scalar values; `min == 0` is the "at most" rule. A value of a
-    /// fitting length that holds U+0000 is rejected too.
-    pub(crate) fn length(
-        &mut self,
-        go_name: &'static str,
-        json_name: &'static str,
-        value: &str,
-        min: usize,
-        max: usize,
-    ) {
+    /// Checks `min..=max` Unicode scalar values ([`crate::rules`]); `min == 0` is the "at most"
+    /// rule. A value of a fitting length that holds U+0000 is rejected too.
+    pub(crate) fn length(&mut self, go_name: &'static str, json_name: &'static str, value: &str, rule: Length) {
+        let Length { min, max } = rule;
         let length = value.chars().count();
         if length < min || length > max {
             let rule = if min == 0 {
@@ -109,7 +104,7 @@ mod tests {
 
     fn check(value: &str, min: usize) -> Result<(), Error> {
         let mut v = Validator::new("UpdateHumanProfileRequest");
-        v.length("FirstName", "firstName", value, min, 200);
+        v.length("FirstName", "firstName", value, Length { min, max: 200 });
         v.finish()
     }
 
