@@ -282,6 +282,13 @@ async fn broken_rest_bodies_answer_400_or_413_in_the_error_shape() {
         ("an object for an enum", br#"{"gender":{}}"#.to_vec(), 400, INVALID_ARGUMENT),
         ("an enum number beyond int32", br#"{"gender":4294967296}"#.to_vec(), 400, INVALID_ARGUMENT),
         ("a float for an enum", br#"{"gender":1.5}"#.to_vec(), 400, INVALID_ARGUMENT),
+        ("an unknown enum name", br#"{"gender":"GENDER_NOPE"}"#.to_vec(), 400, INVALID_ARGUMENT),
+        (
+            "a key given twice",
+            br#"{"firstName":"A","firstName":"B","lastName":"L","displayName":"D"}"#.to_vec(),
+            400,
+            INVALID_ARGUMENT,
+        ),
         ("a top-level array", b"[1,2]".to_vec(), 400, INVALID_ARGUMENT),
         ("a top-level string", br#""Ada""#.to_vec(), 400, INVALID_ARGUMENT),
         ("nesting 100,000 deep", deep.into_bytes(), 400, INVALID_ARGUMENT),
@@ -327,6 +334,9 @@ async fn broken_rest_bodies_answer_400_or_413_in_the_error_shape() {
         ("POST", "/management/v1/users/human".to_owned(), r#"{"userName":{"a":1}}"#),
         ("POST", "/management/v1/users/human/_import".to_owned(), r#"{"idps":"x"}"#),
         ("POST", "/management/v1/users/machine".to_owned(), r#"{"accessTokenType":[]}"#),
+        ("POST", "/management/v1/users/machine".to_owned(), r#"{"accessTokenType":"ACCESS_TOKEN_TYPE_NOPE"}"#),
+        ("POST", "/management/v1/users/human".to_owned(), r#"{"profile":{"gender":"NOPE"}}"#),
+        ("POST", "/management/v1/orgs".to_owned(), r#"{"name":"a","name":"b"}"#),
         ("POST", format!("/management/v1/users/{user}/pats"), r#"{"expirationDate":"yesterday"}"#),
         ("POST", format!("/management/v1/users/{user}/changes/_search"), r#"{"query":{"limit":-1}}"#),
         ("POST", "/management/v1/orgs".to_owned(), r#"{"name":true}"#),
@@ -654,6 +664,8 @@ async fn combining_characters_and_emoji_count_as_unicode_scalar_values() {
     let (status, _, answer) = server
         .rest("PUT", &format!("/management/v1/users/{user}/profile"), &[("authorization", admin.as_str())], Some(body))
         .await;
-    assert_eq!(status, 200, "unknown enum names read as unspecified too: {answer:?}");
+    // Names are not lenient: protojson refuses a name the enum does not have, naming the field.
+    assert_eq!((status, answer.code), (400, INVALID_ARGUMENT), "{answer:?}");
+    assert!(answer.message.contains(r#"enum field gender: "GENDER_NONSENSE""#), "{answer:?}");
     assert_serving(&mut server).await;
 }

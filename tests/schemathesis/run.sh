@@ -2,7 +2,8 @@
 # schemathesis against a running Persona: it reads the server's own /openapi.json, generates
 # requests for every operation (valid and invalid ones), and fails on any 5xx answer and on any
 # answer that breaks the documented schema. Bounded: a fixed number of examples per operation,
-# a fixed seed, one worker, a timeout per request.
+# a fixed seed, one worker, a timeout per request. Reports: JUnit, and a HAR log of every call
+# (the end-to-end test counts the successful ones per operation).
 #
 #   tests/schemathesis/run.sh BASE_URL TOKEN [EXAMPLES [USER_ID]]
 #   e.g. tests/schemathesis/run.sh http://127.0.0.1:8080 "$(cat data/admin.pat)" 200   # a long run
@@ -36,4 +37,4 @@ exec schemathesis --config-file "$config" run "$base/openapi.json" \
   --request-timeout 10 \
   --generation-database none \
   --no-color \
-  --report junit --report-dir "$report"
+  --report junit,har --report-dir "$report"

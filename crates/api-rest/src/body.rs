@@ -2,16 +2,20 @@
 //!
 //! A body is read up to the configured limit (more: 413, code 8), an empty one is the default
 //! message, and anything else must be a JSON object of the request message: malformed or
-//! truncated JSON, invalid UTF-8 and wrong value types answer 400 with code 3. `null` values
-//! mean "default" in proto3 JSON, but the generated decoders reject them on scalar fields, so
-//! they are removed first.
+//! truncated JSON, invalid UTF-8, wrong value types, a key given twice in one object and an
+//! enum name that is not one of its values answer 400 with code 3, as Go's protojson refuses
+//! them ([`crate::strict`]). `null` values mean "default" in proto3 JSON, but the generated
+//! decoders reject them on scalar fields, so they are removed first.
 
+use crate::descriptors::Descriptors;
 use crate::error::ApiError;
+use crate::strict::{check_enum_names, parse_unique_keys};
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request};
 use http::request::Parts;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::error::Category;
 
 /// Largest accepted request body, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +27,7 @@ pub struct ProtoJson<T>(pub T);
 
 impl<T, St> FromRequest<St> for ProtoJson<T>
 where
-    T: DeserializeOwned + Default,
+    T: DeserializeOwned + Default + prost::Name,
     St: Send + Sync,
     BodyLimit: FromRef<St>,
 {
@@ -45,16 +49,24 @@ where
 /// Decodes a proto3 JSON body; an empty (or blank) body is the default message.
 ///
 /// # Errors
-/// [`ApiError::InvalidRequest`] for anything that is not a JSON object of `T`.
-pub fn decode<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+/// [`ApiError::InvalidRequest`] for anything that is not a JSON object of `T`: text that is not
+/// JSON, a repeated key, an unknown enum name (naming the field), a value of the wrong type.
+pub fn decode<T: DeserializeOwned + Default + prost::Name>(body: &[u8]) -> Result<T, ApiError> {
+    const MISFIT: &str = "request body does not fit the request message";
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    let mut value: Value = serde_json::from_slice(body)
-        .map_err(|error| ApiError::InvalidRequest(format!("request body is not valid JSON: {error}")))?;
+    let mut value = parse_unique_keys(body).map_err(|error| match error.classify() {
+        Category::Data => ApiError::InvalidRequest(format!("{MISFIT}: {error}")),
+        Category::Io | Category::Syntax | Category::Eof => {
+            ApiError::InvalidRequest(format!("request body is not valid JSON: {error}"))
+        }
+    })?;
+    let descriptors = Descriptors::shared().map_err(ApiError::Internal)?;
+    check_enum_names(descriptors, &T::full_name(), &value)
+        .map_err(|e| ApiError::InvalidRequest(format!("{MISFIT}: {e}")))?;
     strip_nulls(&mut value);
-    serde_json::from_value(value)
-        .map_err(|error| ApiError::InvalidRequest(format!("request body does not fit the request message: {error}")))
+    serde_json::from_value(value).map_err(|error| ApiError::InvalidRequest(format!("{MISFIT}: {error}")))
 }
 
 /// Removes every object member whose value is `null`, at any depth (serde_json bounds depth).
@@ -87,7 +99,10 @@ impl<St: Send + Sync> FromRequestParts<St> for PathValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use persona_api_grpc::pb::zitadel::management::v1::{AddOrgMemberRequest, UpdateHumanProfileRequest};
+    use persona_api_grpc::pb::zitadel::management::v1::{
+        AddHumanUserRequest, AddMachineUserRequest, AddOrgMemberRequest, ImportHumanUserRequest,
+        ListUserChangesRequest, UpdateHumanProfileRequest,
+    };
 
     fn update(body: &[u8]) -> Result<UpdateHumanProfileRequest, ApiError> {
         decode(body)
@@ -124,5 +139,111 @@ mod tests {
                 other => panic!("{case}: {other:?}"),
             }
         }
+    }
+
+    /// A refused body: case, decoder, body, what the message must contain.
+    type Refusal = (&'static str, fn(&str) -> Option<String>, &'static str, &'static str);
+
+    /// The message of a refused body, or `None` when it decodes as `T`.
+    fn refusal<T: DeserializeOwned + Default + prost::Name>(body: &str) -> Option<String> {
+        match decode::<T>(body.as_bytes()) {
+            Ok(_) => None,
+            Err(ApiError::InvalidRequest(message)) => Some(message),
+            Err(other) => panic!("{body}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_at_any_depth_as_protojson_does() {
+        type Update = UpdateHumanProfileRequest;
+        let table: [Refusal; 7] = [
+            ("top level", refusal::<Update>, r#"{"firstName":"A","firstName":"B"}"#, r#"duplicate field "firstName""#),
+            (
+                "a null first",
+                refusal::<Update>,
+                r#"{"firstName":null,"firstName":"B"}"#,
+                r#"duplicate field "firstName""#,
+            ),
+            (
+                "both spellings",
+                refusal::<Update>,
+                r#"{"firstName":"A","first_name":"B"}"#,
+                "duplicate field `firstName`",
+            ),
+            (
+                "nested",
+                refusal::<AddHumanUserRequest>,
+                r#"{"profile":{"lastName":"A","lastName":"A"}}"#,
+                r#"duplicate field "lastName""#,
+            ),
+            (
+                "in a list",
+                refusal::<ImportHumanUserRequest>,
+                r#"{"idps":[{"configId":"1","configId":"2"}]}"#,
+                r#"duplicate field "configId""#,
+            ),
+            (
+                "deeper",
+                refusal::<ListUserChangesRequest>,
+                r#"{"query":{"limit":1,"limit":2}}"#,
+                r#"duplicate field "limit""#,
+            ),
+            ("an unknown field", refusal::<Update>, r#"{"extra":1,"extra":1}"#, r#"duplicate field "extra""#),
+        ];
+        for (case, decode_as, body, wanted) in table {
+            let message = decode_as(body).unwrap_or_else(|| panic!("{case}: {body} was accepted"));
+            assert!(message.starts_with("request body does not fit the request message: "), "{case}: {message}");
+            assert!(message.contains(wanted), "{case}: {message}");
+        }
+        assert_eq!(refusal::<AddHumanUserRequest>(r#"{"profile":{"firstName":"A"},"email":{"firstName":"A"}}"#), None);
+    }
+
+    #[test]
+    fn unknown_enum_names_are_refused_naming_the_field_and_unknown_numbers_read_as_unspecified() {
+        let refused: [Refusal; 6] = [
+            (
+                "top level",
+                refusal::<UpdateHumanProfileRequest>,
+                r#"{"gender":"GENDER_NOPE"}"#,
+                r#"enum field gender: "GENDER_NOPE""#,
+            ),
+            (
+                "names are case-sensitive",
+                refusal::<UpdateHumanProfileRequest>,
+                r#"{"gender":"gender_female"}"#,
+                "enum field gender:",
+            ),
+            ("an empty name", refusal::<UpdateHumanProfileRequest>, r#"{"gender":""}"#, r#"enum field gender: """#),
+            (
+                "nested",
+                refusal::<AddHumanUserRequest>,
+                r#"{"profile":{"gender":"MALE"}}"#,
+                r#"enum field profile.gender: "MALE""#,
+            ),
+            (
+                "import",
+                refusal::<ImportHumanUserRequest>,
+                r#"{"profile":{"gender":"X"}}"#,
+                "enum field profile.gender:",
+            ),
+            (
+                "snake_case key",
+                refusal::<AddMachineUserRequest>,
+                r#"{"access_token_type":"JWT"}"#,
+                r#"enum field accessTokenType: "JWT""#,
+            ),
+        ];
+        for (case, decode_as, body, wanted) in refused {
+            let message = decode_as(body).unwrap_or_else(|| panic!("{case}: {body} was accepted"));
+            assert!(message.starts_with("request body does not fit the request message: "), "{case}: {message}");
+            assert!(message.contains(&format!("invalid value for {wanted}")), "{case}: {message}");
+        }
+        let read = |body: &str| update(body.as_bytes()).map(|request| request.gender);
+        assert_eq!(read(r#"{"gender":"GENDER_DIVERSE"}"#), Ok(3));
+        assert_eq!(read(r#"{"gender":2}"#), Ok(2));
+        assert_eq!(read(r#"{"gender":99}"#), Ok(0), "an unknown number is unspecified");
+        assert_eq!(read(r#"{"gender":null}"#), Ok(0));
+        let machine: AddMachineUserRequest = decode(br#"{"accessTokenType":"ACCESS_TOKEN_TYPE_JWT"}"#).expect("known");
+        assert_eq!(machine.access_token_type, 1);
     }
 }

@@ -4,18 +4,26 @@
 //! proto3 JSON mapping the handlers use: lowerCamelCase names, 64-bit integers as decimal
 //! strings, enums as their names, timestamps as RFC 3339 strings; zero values are omitted on
 //! output, so no response property is required.
+//!
+//! Request schemas also carry the contract's field rules, read from the domain's table
+//! ([`crate::field_rules::FIELD_RULES`], the numbers the validators use): `minLength` /
+//! `maxLength`, `required` for fields that must be non-empty or present, `format: email`, the
+//! org roles a member may get, and `maxLength: 0` (or the like) for fields Persona cannot store.
+//! A client that follows the schema sends a valid request; one that does not gets a 400. A body
+//! field that the path overrides carries no rule (its value is ignored); its path parameter does.
 
 use crate::catalog::{ROUTES, Route};
+use crate::descriptors::{Descriptors, json_name, strip};
 use crate::error::{BAD_REQUEST_TYPE, ERROR_DETAIL_TYPE};
-use persona_api_grpc::FILE_DESCRIPTOR_SET;
-use prost::Message as _;
+use crate::field_rules::{FIELD_RULES, FieldRule, Rule};
+use persona_domain::auth::Role;
+use persona_domain::rules::Length;
 use prost_types::field_descriptor_proto::{Label, Type};
-use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorSet};
+use prost_types::{DescriptorProto, FieldDescriptorProto};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-/// The protobuf service the REST routes call.
-pub const SERVICE: &str = "zitadel.management.v1.ManagementService";
+pub use crate::descriptors::SERVICE;
 
 /// Why the document could not be generated (a defect of the compiled-in descriptors).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,86 +47,63 @@ pub enum OpenApiError {
     },
 }
 
-/// Messages, enums and the service's methods, by full name without the leading dot.
-struct Descriptors {
-    messages: HashMap<String, DescriptorProto>,
-    enums: HashMap<String, EnumDescriptorProto>,
-    /// RPC name → (input type, output type).
-    methods: HashMap<String, (String, String)>,
+fn message<'a>(descriptors: &'a Descriptors, name: &str) -> Result<&'a DescriptorProto, OpenApiError> {
+    descriptors.message(name).ok_or_else(|| OpenApiError::UnknownType(name.to_owned()))
 }
 
-impl Descriptors {
-    fn load() -> Result<Self, OpenApiError> {
-        let set =
-            FileDescriptorSet::decode(FILE_DESCRIPTOR_SET).map_err(|e| OpenApiError::Descriptors(e.to_string()))?;
-        let mut descriptors = Self { messages: HashMap::new(), enums: HashMap::new(), methods: HashMap::new() };
-        for file in &set.file {
-            let package = file.package();
-            for message in &file.message_type {
-                descriptors.add_message(package, message);
+/// The name a message has in the validators' error texts (and in [`FIELD_RULES`]): the full name
+/// without its package, nested names joined by `_`, as Go's generated code names them
+/// (`zitadel.management.v1.AddHumanUserRequest.Profile` → `AddHumanUserRequest_Profile`).
+fn go_message_name(full_name: &str) -> String {
+    let segments: Vec<&str> =
+        full_name.split('.').skip_while(|segment| !segment.starts_with(|c: char| c.is_ascii_uppercase())).collect();
+    segments.join("_")
+}
+
+/// The rules of field `json` (its proto3 JSON name) of message `full_name`.
+fn rules_of<'r>(full_name: &str, json: &'r str) -> impl Iterator<Item = &'static FieldRule> + 'r {
+    let message = go_message_name(full_name);
+    FIELD_RULES.iter().filter(move |rule| rule.message == message && rule.field == json)
+}
+
+/// The names of the roles an org member may hold.
+fn org_role_names() -> Vec<&'static str> {
+    Role::ALL.into_iter().filter(|role| !role.is_instance_role()).map(Role::name).collect()
+}
+
+/// Writes `rule` into the property schema of `field`; returns whether the field is required.
+fn apply_rule(rule: Rule, field: &FieldDescriptorProto, schema: &mut Value) -> bool {
+    match rule {
+        Rule::Length(Length { min, max }) => {
+            schema["maxLength"] = json!(max);
+            if min > 0 {
+                schema["minLength"] = json!(min);
             }
-            for enumeration in &file.enum_type {
-                descriptors.enums.insert(join(package, enumeration.name()), enumeration.clone());
-            }
-            for service in &file.service {
-                if join(package, service.name()) != SERVICE {
-                    continue;
+            min > 0
+        }
+        Rule::Required => true,
+        Rule::Email => {
+            schema["format"] = json!("email");
+            false
+        }
+        Rule::OrgRoles => {
+            *schema = json!({"type": "array", "minItems": 1, "items": {"type": "string", "enum": org_role_names()}});
+            true
+        }
+        Rule::Unsupported => {
+            let leave_out = "Not supported by Persona: leave it out or empty";
+            *schema = if field.label() == Label::Repeated {
+                json!({"type": "array", "maxItems": 0, "items": {}, "description": leave_out})
+            } else {
+                match field.r#type() {
+                    Type::Bool => json!({"type": "boolean", "enum": [false], "description": leave_out}),
+                    Type::Message => json!({"type": "object", "maxProperties": 0, "description": leave_out}),
+                    _ => json!({"type": "string", "maxLength": 0, "description": leave_out}),
                 }
-                for method in &service.method {
-                    let types = (strip(method.input_type()).to_owned(), strip(method.output_type()).to_owned());
-                    descriptors.methods.insert(method.name().to_owned(), types);
-                }
-            }
-        }
-        Ok(descriptors)
-    }
-
-    fn add_message(&mut self, scope: &str, message: &DescriptorProto) {
-        let name = join(scope, message.name());
-        for nested in &message.nested_type {
-            self.add_message(&name, nested);
-        }
-        for enumeration in &message.enum_type {
-            self.enums.insert(join(&name, enumeration.name()), enumeration.clone());
-        }
-        self.messages.insert(name, message.clone());
-    }
-
-    fn method(&self, rpc: &str) -> Result<&(String, String), OpenApiError> {
-        self.methods.get(rpc).ok_or_else(|| OpenApiError::UnknownRpc(rpc.to_owned()))
-    }
-
-    fn message(&self, name: &str) -> Result<&DescriptorProto, OpenApiError> {
-        self.messages.get(name).ok_or_else(|| OpenApiError::UnknownType(name.to_owned()))
-    }
-}
-
-fn join(scope: &str, name: &str) -> String {
-    if scope.is_empty() { name.to_owned() } else { format!("{scope}.{name}") }
-}
-
-fn strip(type_name: &str) -> &str {
-    type_name.strip_prefix('.').unwrap_or(type_name)
-}
-
-/// The proto3 JSON name of a field: its `json_name`, or the lowerCamelCase of its name.
-fn json_name(field: &FieldDescriptorProto) -> String {
-    if !field.json_name().is_empty() {
-        return field.json_name().to_owned();
-    }
-    let mut out = String::with_capacity(field.name().len());
-    let mut upper = false;
-    for c in field.name().chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
+            };
+            false
         }
     }
-    out
 }
 
 /// `#/components/schemas/<name>`.
@@ -131,6 +116,8 @@ struct Schemas<'a> {
     descriptors: &'a Descriptors,
     done: BTreeMap<String, Value>,
     pending: BTreeSet<String>,
+    /// (request message, proto field name) of the body fields a path value overrides.
+    from_path: HashSet<(String, String)>,
 }
 
 impl Schemas<'_> {
@@ -181,23 +168,36 @@ impl Schemas<'_> {
         if field.label() != Label::Repeated {
             return Ok(self.scalar(field));
         }
-        if field.r#type() == Type::Message {
-            let entry = self.descriptors.message(strip(field.type_name()))?;
-            if entry.options.as_ref().is_some_and(|o| o.map_entry()) {
-                let value = entry.field.iter().find(|f| f.number() == 2).map(|f| self.scalar(f)).unwrap_or(json!({}));
-                return Ok(json!({"type": "object", "additionalProperties": value}));
-            }
+        if let Some(entry) = self.descriptors.map_entry(field) {
+            let value = entry.field.iter().find(|f| f.number() == 2).map(|f| self.scalar(f)).unwrap_or(json!({}));
+            return Ok(json!({"type": "object", "additionalProperties": value}));
         }
         Ok(json!({"type": "array", "items": self.scalar(field)}))
     }
 
     fn message(&mut self, name: &str) -> Result<Value, OpenApiError> {
-        let descriptor = self.descriptors.message(name)?;
+        let descriptor = message(self.descriptors, name)?;
         let mut properties = Map::new();
+        let mut required = Vec::new();
         for field in &descriptor.field {
-            properties.insert(json_name(field), self.field(field)?);
+            let json = json_name(field);
+            let mut schema = self.field(field)?;
+            if !self.from_path.contains(&(name.to_owned(), field.name().to_owned())) {
+                let mut needed = false;
+                for rule in rules_of(name, &json) {
+                    needed |= apply_rule(rule.rule, field, &mut schema);
+                }
+                if needed {
+                    required.push(json.clone());
+                }
+            }
+            properties.insert(json, schema);
         }
-        Ok(json!({"type": "object", "title": name, "properties": properties}))
+        let mut schema = json!({"type": "object", "title": name, "properties": properties});
+        if !required.is_empty() {
+            schema["required"] = json!(required);
+        }
+        Ok(schema)
     }
 
     fn enumeration(&self, name: &str) -> Option<Value> {
@@ -249,17 +249,23 @@ fn error_responses(route: &Route) -> Vec<(&'static str, &'static str)> {
 }
 
 fn operation(route: &Route, descriptors: &Descriptors, schemas: &mut Schemas<'_>) -> Result<Value, OpenApiError> {
-    let (input, output) = descriptors.method(route.rpc)?;
-    let request = descriptors.message(input)?;
+    let (input, output) =
+        descriptors.method(route.rpc).ok_or_else(|| OpenApiError::UnknownRpc(route.rpc.to_owned()))?;
+    let request = message(descriptors, input)?;
     let mut parameters = Vec::new();
     for name in placeholders(route.path) {
-        if !request.field.iter().any(|f| f.name() == name) {
+        let Some(field) = request.field.iter().find(|f| f.name() == name) else {
             return Err(OpenApiError::UnknownPathField { rpc: route.rpc.to_owned(), field: name.to_owned() });
+        };
+        schemas.from_path.insert((input.clone(), name.to_owned()));
+        let mut schema = json!({"type": "string", "minLength": 1});
+        for rule in rules_of(input, &json_name(field)) {
+            apply_rule(rule.rule, field, &mut schema);
         }
         parameters.push(json!({
             "name": name, "in": "path", "required": true,
             "description": format!("`{name}` of `{input}`; overrides the same field of the body"),
-            "schema": {"type": "string", "minLength": 1}
+            "schema": schema
         }));
     }
     if route.permission.is_some() {
@@ -273,7 +279,7 @@ fn operation(route: &Route, descriptors: &Descriptors, schemas: &mut Schemas<'_>
         parameters.push(json!({
             "name": "If-Match", "in": "header", "required": false,
             "description": "Update only if the user's sequence is still this strong entity tag, e.g. \"7\"",
-            "schema": {"type": "string"}
+            "schema": {"type": "string", "pattern": "^\"[0-9]+\"$"}
         }));
     }
     let mut success = json!({
@@ -359,11 +365,12 @@ fn error_schema() -> Value {
 /// [`OpenApiError`] when the compiled-in descriptors do not describe a route (a build defect;
 /// a unit test generates the document).
 pub fn document(version: &str) -> Result<Value, OpenApiError> {
-    let descriptors = Descriptors::load()?;
-    let mut schemas = Schemas { descriptors: &descriptors, done: BTreeMap::new(), pending: BTreeSet::new() };
+    let descriptors = Descriptors::shared().map_err(OpenApiError::Descriptors)?;
+    let mut schemas =
+        Schemas { descriptors, from_path: HashSet::new(), done: BTreeMap::new(), pending: BTreeSet::new() };
     let mut paths: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
     for route in ROUTES {
-        let op = operation(route, &descriptors, &mut schemas)?;
+        let op = operation(route, descriptors, &mut schemas)?;
         paths.entry(route.path).or_default().insert(route.method.to_ascii_lowercase(), op);
     }
     let mut components = schemas.finish()?;
@@ -450,5 +457,82 @@ mod tests {
         let request = &schemas["zitadel.management.v1.UpdateHumanProfileRequest"]["properties"];
         assert!(request["firstName"].is_object());
         assert!(request["first_name"].is_null());
+    }
+
+    #[test]
+    fn request_schemas_carry_the_contracts_field_rules() {
+        use persona_domain::rules::{LANGUAGE, NAME};
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        let update = &schemas["zitadel.management.v1.UpdateHumanProfileRequest"];
+        let first = &update["properties"]["firstName"];
+        assert_eq!((&first["minLength"], &first["maxLength"]), (&json!(NAME.min), &json!(NAME.max)));
+        assert_eq!(update["properties"]["nickName"]["minLength"], Value::Null, "0..200 has no minimum");
+        assert_eq!(update["properties"]["preferredLanguage"]["maxLength"], json!(LANGUAGE.max));
+        assert_eq!(update["required"], json!(["firstName", "lastName", "displayName"]), "userId comes from the path");
+        assert_eq!(update["properties"]["userId"], json!({"type": "string"}), "the path overrides it");
+        let put = &doc["paths"]["/management/v1/users/{user_id}/profile"]["put"]["parameters"][0];
+        assert_eq!(put["schema"], json!({"type": "string", "minLength": NAME.min, "maxLength": NAME.max}));
+
+        let add = &schemas["zitadel.management.v1.AddHumanUserRequest"];
+        assert_eq!(add["required"], json!(["userName", "profile", "email"]));
+        assert_eq!(add["properties"]["initialPassword"]["maxLength"], 0, "not supported: empty only");
+        let profile = &schemas["zitadel.management.v1.AddHumanUserRequest.Profile"];
+        assert_eq!(profile["required"], json!(["firstName", "lastName"]), "an empty display name is computed");
+        assert_eq!(
+            schemas["zitadel.management.v1.AddHumanUserRequest.Email"]["properties"]["email"]["format"],
+            "email"
+        );
+        let import = &schemas["zitadel.management.v1.ImportHumanUserRequest"]["properties"];
+        assert_eq!(import["passwordChangeRequired"]["enum"], json!([false]));
+        assert_eq!(import["idps"]["maxItems"], 0);
+        assert_eq!(import["hashedPassword"]["maxProperties"], 0);
+        let roles = &schemas["zitadel.management.v1.AddOrgMemberRequest"]["properties"]["roles"];
+        assert_eq!(roles["items"]["enum"], json!(["ORG_OWNER", "ORG_USER_MANAGER", "ORG_OWNER_VIEWER"]));
+        assert_eq!(roles["minItems"], 1);
+        assert_eq!(
+            schemas["zitadel.management.v1.UpdateHumanProfileRequest"]["properties"]["gender"]["$ref"],
+            "#/components/schemas/zitadel.user.v1.Gender"
+        );
+
+        for response in ["zitadel.user.v1.Profile", "zitadel.management.v1.AddHumanUserResponse"] {
+            assert!(schemas[response]["required"].is_null(), "{response}: answers omit zero values");
+            assert!(schemas[response]["properties"]["firstName"]["minLength"].is_null(), "{response}");
+        }
+    }
+
+    #[test]
+    fn every_field_rule_of_the_domain_is_published() {
+        let doc = doc();
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        for rule in FIELD_RULES {
+            let in_schema = schemas.iter().any(|(name, schema)| {
+                go_message_name(name) == rule.message
+                    && schema["properties"][rule.field].as_object().is_some_and(|p| {
+                        ["maxLength", "format", "minItems", "maxItems", "maxProperties", "enum"]
+                            .iter()
+                            .any(|k| p.contains_key(*k))
+                            || schema["required"].as_array().is_some_and(|r| r.contains(&json!(rule.field)))
+                    })
+            });
+            let in_path = ROUTES.iter().any(|route| {
+                let op = &doc["paths"][route.path][route.method.to_ascii_lowercase()];
+                let input = op["description"].as_str().is_some()
+                    && go_message_name(&format!("x.{}Request", route.rpc)) == rule.message;
+                input
+                    && op["parameters"].as_array().is_some_and(|ps| {
+                        ps.iter().any(|p| {
+                            p["in"] == "path"
+                                && json_name_of(p["name"].as_str().unwrap_or_default()) == rule.field
+                                && p["schema"]["maxLength"].is_number()
+                        })
+                    })
+            });
+            assert!(in_schema || in_path, "{rule:?} is not in the document");
+        }
+    }
+
+    fn json_name_of(proto_name: &str) -> String {
+        json_name(&FieldDescriptorProto { name: Some(proto_name.to_owned()), ..Default::default() })
     }
 }

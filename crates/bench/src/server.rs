@@ -10,23 +10,56 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// The command that builds the server; named in every error about a missing binary.
+pub const BUILD_COMMAND: &str = "cargo build --release -p persona-server";
+
 /// Builds `persona` in release mode with the cargo that runs the bench and returns its path
 /// (beside the bench's own executable, in the same target directory).
+///
+/// The nested cargo gets the environment of the bench minus the variables cargo sets for the
+/// program it runs ([`set_by_cargo_run`]): ring's and rustix's build scripts watch some of them
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, ...), so inheriting them would rebuild the TLS stack
+/// here and again at the next plain build (issue 17). With them removed, this build is the
+/// same build as [`BUILD_COMMAND`] typed in a shell: it compiles only what changed.
 pub fn build_persona() -> Result<PathBuf, BenchError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    say!("cargo build --release -p persona-server");
-    let status = std::process::Command::new(cargo)
-        .args(["build", "--release", "-p", "persona-server"])
-        .current_dir(&workspace)
+    say!("{BUILD_COMMAND}");
+    let mut command = Command::new(cargo);
+    command.args(["build", "--release", "-p", "persona-server"]).current_dir(&workspace);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_run) {
+            command.env_remove(&name);
+        }
+    }
+    let status = command
         .status()
-        .map_err(|e| BenchError::new(format!("cannot run cargo: {e}")))?;
+        .map_err(|e| BenchError::new(format!("cannot run cargo to build persona ({BUILD_COMMAND}): {e}")))?;
     if !status.success() {
-        return Err(BenchError::new(format!("cargo build --release -p persona-server failed: {status}")));
+        return Err(BenchError::new(format!("{BUILD_COMMAND} failed: {status}")));
     }
     let exe = std::env::current_exe().map_err(|e| BenchError::new(format!("own path: {e}")))?;
     let binary = exe.parent().map(|dir| dir.join("persona")).ok_or_else(|| BenchError::new("no target directory"))?;
-    if binary.is_file() { Ok(binary) } else { Err(BenchError::new(format!("{} was not built", binary.display()))) }
+    if binary.is_file() {
+        Ok(binary)
+    } else {
+        Err(BenchError::new(format!(
+            "{} is missing after {BUILD_COMMAND}: the bench and the server must share one target directory",
+            binary.display()
+        )))
+    }
+}
+
+/// Whether `name` is one of the variables `cargo run` sets for the program it runs (the cargo
+/// book's "Environment variables Cargo sets for crates": the manifest's path and package
+/// fields), as opposed to the `CARGO_*` settings a user gives cargo itself (`CARGO_HOME`,
+/// `CARGO_TARGET_DIR`, `CARGO_PROFILE_*`, `CARGO_TERM_*`, ...), which the nested build keeps so
+/// that it builds exactly what a plain build in the same shell would. `CARGO` (the path of
+/// cargo) is kept too: no build script here watches it, and it names the cargo to run.
+pub fn set_by_cargo_run(name: &str) -> bool {
+    const EXACT: &[&str] = &["CARGO_CRATE_NAME", "CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_RUSTC_CURRENT_DIR"];
+    const PREFIXES: &[&str] = &["CARGO_PKG_", "CARGO_MANIFEST_"];
+    EXACT.contains(&name) || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
 }
 
 fn free_port() -> Result<u16, BenchError> {
@@ -223,4 +256,37 @@ async fn probe_ready(address: &str) -> bool {
         Some(&head == b"HTTP/1.1 200")
     };
     tokio::time::timeout(Duration::from_secs(1), attempt).await.ok().flatten().unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_by_cargo_run;
+
+    #[test]
+    fn the_nested_build_drops_what_cargo_run_sets_and_keeps_the_users_cargo_settings() {
+        for dropped in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+        ] {
+            assert!(set_by_cargo_run(dropped), "{dropped}");
+        }
+        for kept in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_PROFILE_RELEASE_LTO",
+            "CARGO_TERM_COLOR",
+            "CARGO_BUILD_JOBS",
+            "CARGO_INCREMENTAL",
+            "RUSTFLAGS",
+            "PATH",
+        ] {
+            assert!(!set_by_cargo_run(kept), "{kept}");
+        }
+    }
 }

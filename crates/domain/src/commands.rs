@@ -6,7 +6,8 @@ use crate::error::Error;
 use crate::events::{HumanAdded, MachineAdded};
 use crate::ids::UserId;
 use crate::language::{LanguagePolicy, PreferredLanguage};
-use crate::profile::{Gender, NAME_MAX, Profile, check_language};
+use crate::profile::{Gender, Profile, check_language};
+use crate::rules;
 use crate::time::{Timestamp, WireTimestamp};
 use crate::user::{AccessTokenType, Email, Human, Phone};
 use crate::validation::Validator;
@@ -97,16 +98,16 @@ impl NewHumanRequest {
         languages: &LanguagePolicy,
     ) -> Result<NewHuman, Error> {
         let mut v = Validator::new();
-        v.length("userName", &self.user_name, 1, NAME_MAX);
+        v.length("userName", &self.user_name, rules::NAME);
         let mut language = None;
         match &self.profile {
             None => v.required("profile"),
             Some(p) => {
                 let mut inner = Validator::nested("profile");
-                inner.length("firstName", &p.first_name, 1, NAME_MAX);
-                inner.length("lastName", &p.last_name, 1, NAME_MAX);
-                inner.length("nickName", &p.nick_name, 0, NAME_MAX);
-                inner.length("displayName", &p.display_name, 0, NAME_MAX);
+                inner.length("firstName", &p.first_name, rules::NAME);
+                inner.length("lastName", &p.last_name, rules::NAME);
+                inner.length("nickName", &p.nick_name, rules::OPTIONAL_NAME);
+                inner.length("displayName", &p.display_name, rules::OPTIONAL_NAME);
                 language = check_language(&mut inner, &p.preferred_language, languages);
                 v.embed(inner);
             }
@@ -250,11 +251,11 @@ impl AddMachineUserRequest {
     /// InvalidArgument in protoc-gen-validate wording.
     pub fn into_event(self, generated_id: String) -> Result<(UserId, MachineAdded), Error> {
         let mut v = Validator::new();
-        v.length("userName", &self.user_name, 1, NAME_MAX);
-        v.length("name", &self.name, 1, NAME_MAX);
-        v.length("description", &self.description, 0, 500);
+        v.length("userName", &self.user_name, rules::NAME);
+        v.length("name", &self.name, rules::NAME);
+        v.length("description", &self.description, rules::DESCRIPTION);
         if let Some(id) = &self.user_id {
-            v.length("userId", id, 0, NAME_MAX);
+            v.length("userId", id, rules::OPTIONAL_NAME);
         }
         v.finish()?;
         let user_name = self.user_name.trim().to_owned();
@@ -279,7 +280,7 @@ impl AddMachineUserRequest {
 /// InvalidArgument: `invalid AddOrgRequest.Name: ...`, or `Org name is empty (ORG-mruNY)`.
 pub fn validate_org_name(name: &str) -> Result<String, Error> {
     let mut v = Validator::new();
-    v.length("name", name, 1, NAME_MAX);
+    v.length("name", name, rules::NAME);
     v.finish()?;
     let trimmed = name.trim();
     if trimmed.is_empty() {
@@ -294,7 +295,7 @@ pub fn validate_org_name(name: &str) -> Result<String, Error> {
 /// InvalidArgument: `invalid AddOrgMemberRequest.UserId: ...` or `Member roles are invalid`.
 pub fn validate_member(user_id: &str, roles: &[String]) -> Result<(UserId, Vec<Role>), Error> {
     let mut v = Validator::new();
-    v.length("userId", user_id, 1, NAME_MAX);
+    v.length("userId", user_id, rules::NAME);
     v.finish()?;
     let parsed: Option<Vec<Role>> =
         roles.iter().map(|name| Role::from_name(name).filter(|role| !role.is_instance_role())).collect();
@@ -317,7 +318,7 @@ pub fn validate_token_request(
     expiration: Option<WireTimestamp>,
 ) -> Result<(UserId, Option<Timestamp>), Error> {
     let mut v = Validator::new();
-    v.length("userId", user_id, 1, NAME_MAX);
+    v.length("userId", user_id, rules::NAME);
     let expires_at = match expiration.map(WireTimestamp::to_timestamp) {
         Some(Some(at)) => Some(at),
         Some(None) => {

@@ -4,9 +4,6 @@
 use std::fmt;
 use std::sync::Mutex;
 
-/// The longest id a request may name (the contract's `user_id` rule).
-const MAX_ID_LENGTH: usize = 200;
-
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -27,7 +24,7 @@ macro_rules! string_id {
             /// InvalidArgument naming `field`.
             pub fn parse(field: &'static str, raw: &str) -> Result<Self, crate::Error> {
                 let mut v = crate::validation::Validator::new();
-                v.length(field, raw, 1, MAX_ID_LENGTH);
+                v.length(field, raw, crate::rules::NAME);
                 v.finish()?;
                 Ok(Self(raw.to_owned()))
             }

@@ -7,7 +7,7 @@
 //! program that embeds Persona's rules.
 //!
 //! Where to look:
-//! - what makes a profile valid: [`profile`];
+//! - what makes a profile valid: [`profile`], with every field's limits in [`rules`];
 //! - when an update is a change: [`update`];
 //! - who may do what: [`auth`];
 //! - what storage must do: [`ports`].
@@ -69,6 +69,7 @@ mod locks;
 pub mod org;
 pub mod ports;
 pub mod profile;
+pub mod rules;
 pub mod service;
 pub mod time;
 pub mod update;

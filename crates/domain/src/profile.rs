@@ -4,6 +4,7 @@
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::language::{LanguagePolicy, PreferredLanguage};
+use crate::rules::{self, Length};
 use crate::validation::Validator;
 
 /// `zitadel.user.v1.Gender`. Unknown numbers read as [`Gender::Unspecified`].
@@ -70,7 +71,7 @@ pub struct Profile {
 
 /// The longest display name a profile can hold: one computed as "First Last" from two
 /// 200-character names (ZITADEL computes it the same way, without a limit of its own).
-const DISPLAY_MAX: usize = 2 * NAME_MAX + 1;
+const DISPLAY_MAX: usize = 2 * rules::NAME_MAX + 1;
 
 impl Profile {
     /// A profile of these values: first and last name 1..200 characters, nick name at most 200,
@@ -95,10 +96,10 @@ impl Profile {
             gender,
         };
         let mut v = Validator::new();
-        v.length("firstName", &profile.first_name, 1, NAME_MAX);
-        v.length("lastName", &profile.last_name, 1, NAME_MAX);
-        v.length("nickName", &profile.nick_name, 0, NAME_MAX);
-        v.length("displayName", &profile.display_name, 1, DISPLAY_MAX);
+        v.length("firstName", &profile.first_name, rules::NAME);
+        v.length("lastName", &profile.last_name, rules::NAME);
+        v.length("nickName", &profile.nick_name, rules::OPTIONAL_NAME);
+        v.length("displayName", &profile.display_name, Length { min: 1, max: DISPLAY_MAX });
         v.finish()?;
         Ok(profile)
     }
@@ -180,10 +181,6 @@ pub struct UpdateHumanProfileRequest {
     pub gender: i32,
 }
 
-/// Lengths of the profile fields, shared by update, add and import.
-pub(crate) const NAME_MAX: usize = 200;
-pub(crate) const LANGUAGE_MAX: usize = 10;
-
 impl UpdateHumanProfileRequest {
     /// Applies CONTRACT section 3's rules in field order. The first violation gives the message;
     /// all of them are listed as field violations. A malformed language tag (or one outside the
@@ -193,11 +190,11 @@ impl UpdateHumanProfileRequest {
     /// InvalidArgument, worded `invalid UpdateHumanProfileRequest.<Field>: <rule>`.
     pub fn validate(&self, languages: &LanguagePolicy) -> Result<(UserId, Profile), Error> {
         let mut v = Validator::new();
-        v.length("userId", &self.user_id, 1, NAME_MAX);
-        v.length("firstName", &self.first_name, 1, NAME_MAX);
-        v.length("lastName", &self.last_name, 1, NAME_MAX);
-        v.length("nickName", &self.nick_name, 0, NAME_MAX);
-        v.length("displayName", &self.display_name, 1, NAME_MAX);
+        v.length("userId", &self.user_id, rules::NAME);
+        v.length("firstName", &self.first_name, rules::NAME);
+        v.length("lastName", &self.last_name, rules::NAME);
+        v.length("nickName", &self.nick_name, rules::OPTIONAL_NAME);
+        v.length("displayName", &self.display_name, rules::NAME);
         let language = check_language(&mut v, &self.preferred_language, languages);
         v.finish()?;
         let profile = Profile::new(
@@ -216,8 +213,8 @@ impl UpdateHumanProfileRequest {
 /// it passed.
 pub(crate) fn check_language(v: &mut Validator, raw: &str, policy: &LanguagePolicy) -> Option<PreferredLanguage> {
     let before = raw.chars().count();
-    if before > LANGUAGE_MAX {
-        v.length("preferredLanguage", raw, 0, LANGUAGE_MAX);
+    if before > rules::LANGUAGE_MAX {
+        v.length("preferredLanguage", raw, rules::LANGUAGE);
         return None;
     }
     match policy.parse(raw) {

@@ -7,6 +7,7 @@
 //! SCIM can word the same violation their own way.
 
 use crate::error::{Error, FieldViolation};
+use crate::rules::Length;
 
 /// Collects the violations of one command's input, in field order.
 #[derive(Debug, Default)]
@@ -28,7 +29,8 @@ impl Validator {
 
     /// Checks `min..=max` Unicode scalar values; `min == 0` is the "at most" rule. A value of a
     /// fitting length that holds U+0000 is rejected too.
-    pub(crate) fn length(&mut self, field: &'static str, value: &str, min: usize, max: usize) {
+    pub(crate) fn length(&mut self, field: &'static str, value: &str, rule: Length) {
+        let Length { min, max } = rule;
         let length = value.chars().count();
         if length < min || length > max {
             let rule = if min == 0 {
@@ -72,7 +74,7 @@ mod tests {
 
     fn check(value: &str, min: usize) -> Result<(), Error> {
         let mut v = Validator::new();
-        v.length("firstName", value, min, 200);
+        v.length("firstName", value, Length { min, max: 200 });
         v.finish()
     }
 

@@ -1,0 +1,111 @@
+//! The protobuf descriptors compiled into `persona-api-grpc` ([`FILE_DESCRIPTOR_SET`]), indexed
+//! by full name: what the OpenAPI document is generated from, and what the body decoder reads
+//! to know which JSON members are enums.
+
+use persona_api_grpc::FILE_DESCRIPTOR_SET;
+use prost::Message as _;
+use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorSet};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// The protobuf service the REST routes call.
+pub const SERVICE: &str = "zitadel.management.v1.ManagementService";
+
+/// Messages, enums and the service's methods, by full name without the leading dot.
+#[derive(Debug)]
+pub(crate) struct Descriptors {
+    messages: HashMap<String, DescriptorProto>,
+    pub(crate) enums: HashMap<String, EnumDescriptorProto>,
+    /// RPC name → (input type, output type).
+    methods: HashMap<String, (String, String)>,
+}
+
+impl Descriptors {
+    /// The compiled-in descriptors, decoded once per process.
+    ///
+    /// # Errors
+    /// The decoder's text when the set does not decode (a build defect).
+    pub(crate) fn shared() -> Result<&'static Self, String> {
+        static SHARED: OnceLock<Result<Descriptors, String>> = OnceLock::new();
+        SHARED.get_or_init(Self::load).as_ref().map_err(Clone::clone)
+    }
+
+    fn load() -> Result<Self, String> {
+        let set = FileDescriptorSet::decode(FILE_DESCRIPTOR_SET).map_err(|e| e.to_string())?;
+        let mut descriptors = Self { messages: HashMap::new(), enums: HashMap::new(), methods: HashMap::new() };
+        for file in &set.file {
+            let package = file.package();
+            for message in &file.message_type {
+                descriptors.add_message(package, message);
+            }
+            for enumeration in &file.enum_type {
+                descriptors.enums.insert(join(package, enumeration.name()), enumeration.clone());
+            }
+            for service in &file.service {
+                if join(package, service.name()) != SERVICE {
+                    continue;
+                }
+                for method in &service.method {
+                    let types = (strip(method.input_type()).to_owned(), strip(method.output_type()).to_owned());
+                    descriptors.methods.insert(method.name().to_owned(), types);
+                }
+            }
+        }
+        Ok(descriptors)
+    }
+
+    fn add_message(&mut self, scope: &str, message: &DescriptorProto) {
+        let name = join(scope, message.name());
+        for nested in &message.nested_type {
+            self.add_message(&name, nested);
+        }
+        for enumeration in &message.enum_type {
+            self.enums.insert(join(&name, enumeration.name()), enumeration.clone());
+        }
+        self.messages.insert(name, message.clone());
+    }
+
+    /// Input and output message of `rpc` of [`SERVICE`].
+    pub(crate) fn method(&self, rpc: &str) -> Option<&(String, String)> {
+        self.methods.get(rpc)
+    }
+
+    /// The message called `name` (`zitadel.v1.ObjectDetails`).
+    pub(crate) fn message(&self, name: &str) -> Option<&DescriptorProto> {
+        self.messages.get(name)
+    }
+
+    /// The map-entry message of a `map<..>` field, if `field` is one.
+    pub(crate) fn map_entry(&self, field: &FieldDescriptorProto) -> Option<&DescriptorProto> {
+        self.message(strip(field.type_name())).filter(|entry| entry.options.as_ref().is_some_and(|o| o.map_entry()))
+    }
+}
+
+fn join(scope: &str, name: &str) -> String {
+    if scope.is_empty() { name.to_owned() } else { format!("{scope}.{name}") }
+}
+
+/// A type reference without its leading dot: `.zitadel.v1.ObjectDetails` → `zitadel.v1.ObjectDetails`.
+pub(crate) fn strip(type_name: &str) -> &str {
+    type_name.strip_prefix('.').unwrap_or(type_name)
+}
+
+/// The proto3 JSON name of a field: its `json_name`, or the lowerCamelCase of its name.
+pub(crate) fn json_name(field: &FieldDescriptorProto) -> String {
+    if !field.json_name().is_empty() {
+        return field.json_name().to_owned();
+    }
+    let mut out = String::with_capacity(field.name().len());
+    let mut upper = false;
+    for c in field.name().chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
