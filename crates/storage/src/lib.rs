@@ -22,4 +22,4 @@ pub use config::{Backend, StorageConfig, redact_url};
 pub use lock::SeaOrmLock;
 pub use migration::Migrator;
 pub use store::{SeaOrmStore, StorageError};
-pub use system::{OsRandom, SystemClock};
+pub use system::{OsRandom, RandomUnavailable, SystemClock};

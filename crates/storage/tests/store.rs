@@ -2,6 +2,12 @@
 //! concurrent updates, group commit), on SQLite and, when `PERSONA_TEST_DATABASE_URL` is set,
 //! on PostgreSQL with one schema per test.
 
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test crate: a failed step is a failed test, also in the helpers outside #[test] functions"
+)]
+
 use persona_domain::conformance::{Fixture, rename};
 use persona_domain::events::EventPayload;
 use persona_domain::ports::{EventPage, Store};
