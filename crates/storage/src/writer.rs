@@ -114,6 +114,7 @@ impl Worker {
         self.clock.stamp()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(commits = batch.len()))]
     async fn commit_batch(&self, mut batch: Vec<Job>) {
         // One lock order for every batch, so concurrent batches on PostgreSQL cannot deadlock.
         batch.sort_by(|a, b| first_key(&a.commit).cmp(&first_key(&b.commit)));
