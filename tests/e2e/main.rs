@@ -1,5 +1,11 @@
 //! End-to-end tests: the real `persona` binary on a free port, driven over the network.
 
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test crate: a failed step is a failed test, also in the helpers outside #[test] functions"
+)]
+
 mod bootstrap;
 mod calls;
 mod causes;

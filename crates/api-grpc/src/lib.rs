@@ -10,8 +10,6 @@
 //! every protocol calls (REST too), [`status`] maps domain errors to gRPC statuses, and
 //! [`routes`] assembles the services ([`grpc_router`] for native gRPC plus gRPC-Web).
 
-#![warn(missing_docs)]
-
 pub mod convert;
 pub mod headers;
 pub mod phrasing;
@@ -31,15 +29,22 @@ pub use routes::{
 pub use service::ManagementApi;
 
 /// Generated protobuf types, in a module tree mirroring the protobuf packages.
-#[allow(
+///
+/// prost, tonic and pbjson generate this code from `proto/`, so the lints it trips are expected
+/// here rather than fixed: each one listed fires in it. Rustdoc's lints stay a plain allow: none
+/// fires today (an expectation would be reported unfulfilled by `cargo doc`), but a comment in a
+/// `.proto` file, which becomes a doc comment here (a bare URL, a `[bracket]`), can make one fire.
+#[expect(
     clippy::all,
     clippy::pedantic,
     clippy::nursery,
+    clippy::allow_attributes,
+    clippy::allow_attributes_without_reason,
     missing_docs,
-    unreachable_pub,
     unused_qualifications,
-    rustdoc::all
+    reason = "generated code, not ours to fix"
 )]
+#[allow(rustdoc::all, reason = "generated doc comments come from the .proto files")]
 pub mod pb {
     /// Standard Google packages.
     pub mod google {

@@ -8,8 +8,6 @@
 //! Mount [`router`] for every request that is not gRPC or gRPC-Web: it answers unknown paths
 //! with 404 and known paths with a wrong method with 405, both in the JSON error shape.
 
-#![warn(missing_docs)]
-
 pub mod body;
 pub mod catalog;
 mod descriptors;

@@ -10,6 +10,8 @@
 //! `Internal` or `Unavailable`; and nothing a PostgreSQL database could not store (U+0000) is
 //! ever accepted for writing (a finding of the end-to-end hostile-input tests).
 
+#![expect(clippy::expect_used, reason = "a test: a failed step is a failed test")]
+
 #[path = "../../../fuzz/src/lib.rs"]
 mod pipeline;
 

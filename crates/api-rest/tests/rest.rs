@@ -1,6 +1,8 @@
 //! The REST adapter in-process over the in-memory store: real routes, real extractors, the real
 //! application service. Asserts the contract's JSON shapes, statuses and headers.
 
+#![expect(clippy::expect_used, reason = "a test: a failed step is a failed test")]
+
 use axum::Router;
 use axum::body::Body;
 use http::{Method, Request, StatusCode};

@@ -278,7 +278,8 @@ async fn bench_backend(plan: &Plan, binary: &Path, db: Db) -> Result<BackendRepo
 
     // The storage limit: the same update transactions through the application service.
     {
-        let service = Service::new(store.clone(), Arc::new(SystemClock), Arc::new(OsRandom), ServiceConfig::default());
+        let random = OsRandom::new().map_err(|e| BenchError::new(e.to_string()))?;
+        let service = Service::new(store.clone(), Arc::new(SystemClock), Arc::new(random), ServiceConfig::default());
         let target = Target::Storage(service);
         for c in CONCURRENCY {
             say!("{name}: storage c={c}");

@@ -180,11 +180,9 @@ impl Server {
 
     /// SIGTERM, then waits for a clean exit (SIGKILL after 15 s).
     pub async fn stop(mut self) -> Result<(), BenchError> {
-        let pid = libc::pid_t::try_from(self.pid).map_err(|_| BenchError::new("pid out of range"))?;
-        // SAFETY: sending a signal to our own child process; no memory is shared.
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM)
+            .map_err(|e| BenchError::new(format!("cannot send SIGTERM to persona: {e}")))?;
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             match self.child.try_wait() {
@@ -239,8 +237,7 @@ pub fn cpu_seconds_of(pid: &str) -> Result<f64, BenchError> {
     let (Some(user), Some(system)) = (ticks(11), ticks(12)) else {
         return Err(BenchError::new("no CPU times in /proc stat"));
     };
-    // SAFETY: sysconf only reads a system constant.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let per_second = rustix::param::clock_ticks_per_second();
     #[expect(clippy::cast_precision_loss, reason = "tick counts are far below 2^52")]
     let seconds = (user + system) as f64 / if per_second > 0 { per_second as f64 } else { 100.0 };
     Ok(seconds)

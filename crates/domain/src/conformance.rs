@@ -3,6 +3,11 @@
 //! Each check takes a fresh, empty store and panics when the store breaks the port's promise.
 //! [`store_conformance!`](crate::store_conformance) turns them into `#[tokio::test]`s.
 
+#![expect(
+    clippy::expect_used,
+    reason = "test code shipped for other crates' test suites: a failed step is a failed check"
+)]
+
 use crate::UpdateHumanProfileRequest;
 use crate::auth::{Membership, PersonalAccessToken, Role, TokenHash};
 use crate::commands::{EmailInput, NewHumanRequest, ProfileInput, UnsupportedHumanFields};

@@ -12,6 +12,12 @@
 //! - who may do what: [`auth`];
 //! - what storage must do: [`ports`].
 //!
+//! ## Embedding Persona in a Rust service
+//!
+//! A program calls [`Service`] directly, over a [`Store`](ports::Store) of its choice. In
+//! memory (the `memory` module, feature `testing`), for tests and for programs that want the
+//! rules without a database:
+//!
 //! ```
 //! use persona_domain::memory::{InMemoryStore, SeededRandom, SystemClock};
 //! use persona_domain::{BootstrapConfig, RequestMeta, Service, ServiceConfig, UpdateHumanProfileRequest};
@@ -55,8 +61,47 @@
 //! # }
 //! ```
 //!
-//! The `memory` module (feature `testing`) implements the ports in memory, for tests and for
-//! programs that want the rules without a database.
+//! Durably, with the `persona-storage` crate: the same service on a SQLite file (a
+//! `postgres://` URL selects PostgreSQL), inside a Tokio runtime. What one service wrote, a
+//! service opened later on the same file reads:
+//!
+//! ```
+//! use persona_domain::commands::{EmailInput, NewHumanRequest, ProfileInput, UnsupportedHumanFields};
+//! use persona_domain::{BootstrapConfig, RequestMeta, Service, ServiceConfig};
+//! use persona_storage::{OsRandom, SeaOrmStore, StorageConfig, SystemClock};
+//! use std::sync::Arc;
+//!
+//! async fn open(url: &str) -> Result<Service<SeaOrmStore>, Box<dyn std::error::Error>> {
+//!     let store = SeaOrmStore::connect(&StorageConfig::new(url)).await?;
+//!     Ok(Service::new(store, Arc::new(SystemClock), Arc::new(OsRandom::new()?), ServiceConfig::default()))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let url = format!("sqlite://{}?mode=rwc", dir.path().join("persona.db").display());
+//!
+//! let service = open(&url).await?;
+//! let names = BootstrapConfig { org_name: "Acme".into(), admin_user_name: "admin".into() };
+//! let admin = service.bootstrap(&names).await?.expect("a new file is set up");
+//! let header = format!("Bearer {}", admin.admin_token);
+//! let meta = RequestMeta { authorization: Some(&header), ..RequestMeta::default() };
+//! let ada = NewHumanRequest {
+//!     user_name: "ada".into(),
+//!     profile: Some(ProfileInput { first_name: "Ada".into(), last_name: "Lovelace".into(), ..Default::default() }),
+//!     email: Some(EmailInput { email: "ada@example.com".into(), is_email_verified: true }),
+//!     phone: None,
+//! };
+//! let created = service.add_human_user(&meta, &ada, &UnsupportedHumanFields::default()).await?;
+//! drop(service);
+//!
+//! let reopened = open(&url).await?;
+//! assert!(reopened.bootstrap(&names).await?.is_none(), "set up once, on the first start");
+//! let (details, profile) = reopened.get_human_profile(&meta, &created.id).await?;
+//! assert_eq!((details.sequence, profile.last_name.as_str()), (1, "Lovelace"));
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod aggregate;
 pub mod auth;

@@ -36,6 +36,18 @@ pub enum AggregateState {
     Instance(Instance),
 }
 
+impl AggregateState {
+    /// The aggregate's id (the user's, the org's, or [`INSTANCE_ID`]).
+    #[must_use]
+    pub fn id(&self) -> &str {
+        match self {
+            Self::User(user) => user.id.as_str(),
+            Self::Org(org) => org.id.as_str(),
+            Self::Instance(_) => INSTANCE_ID,
+        }
+    }
+}
+
 /// Events appended to one aggregate, guarded by the sequence the decision was made on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AggregateChange {

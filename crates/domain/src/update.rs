@@ -128,7 +128,7 @@ mod tests {
     /// The user after the decided change, as the aggregate model applies it.
     fn applied(user: &User, changed: ProfileChanged) -> User {
         let events = vec![crate::events::EventPayload::ProfileChanged(changed)];
-        crate::ports::AggregateChange::update(user, events, crate::time::Timestamp::default()).expect("applies").1
+        crate::ports::AggregateChange::update(user, events, Timestamp::default()).expect("applies").1
     }
 
     #[test]

@@ -300,7 +300,8 @@ fn domain_service(config: &Config, store: SeaOrmStore) -> Result<Service<SeaOrmS
     };
     let service_config =
         ServiceConfig { languages, instance_domain: config.instance_domain.clone(), ..ServiceConfig::default() };
-    Ok(Service::new(store, Arc::new(SystemClock), Arc::new(OsRandom), service_config))
+    let random = OsRandom::new().map_err(|e| Failure::Start(e.to_string()))?;
+    Ok(Service::new(store, Arc::new(SystemClock), Arc::new(random), service_config))
 }
 
 /// The names the first start uses.

@@ -140,7 +140,7 @@ fn json_response(status: StatusCode, body: &'static str) -> Response {
 
 /// 503 with code 14 (`Unavailable`) in the contract's error shape.
 fn unavailable(message: &str) -> Response {
-    persona_api_rest::error::ApiError::Plain { code: 14, message: message.to_owned() }.into_response()
+    ApiError::Plain { code: 14, message: message.to_owned() }.into_response()
 }
 
 async fn ready<S: Store>(State(probes): State<Probes<S>>) -> Response {

@@ -36,6 +36,16 @@ impl std::fmt::Debug for SeaOrmLock {
 }
 
 impl AggregateLock for SeaOrmLock {
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        err(level = "debug"),
+        fields(
+            editor_id = commit.editor.as_str(),
+            aggregate_id = commit.changes.first().map(|change| change.state.id()),
+            changes = commit.changes.len(),
+        )
+    )]
     async fn commit(self, commit: Commit) -> Result<Committed, StoreError> {
         let started = std::time::Instant::now();
         let affects_callers = callers::affects_callers(&commit);

@@ -165,6 +165,7 @@ impl SeaOrmStore {
     /// # Errors
     /// [`StorageError`] when the URL is unsupported, the database unreachable or a migration
     /// fails.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"), fields(backend = ?config.backend()))]
     pub async fn connect(config: &StorageConfig) -> Result<Self, StorageError> {
         let backend = config.backend().ok_or_else(|| StorageError::UnsupportedUrl(redact_url(&config.url)))?;
         if let (Backend::Postgres, Some(schema)) = (backend, &config.schema) {
@@ -279,6 +280,7 @@ impl SeaOrmStore {
 impl Store for SeaOrmStore {
     type Lock = SeaOrmLock;
 
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     async fn token(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         let miss = match self.callers.get(token) {
             Ok(record) => return Ok(Some(record)),
@@ -291,22 +293,26 @@ impl Store for SeaOrmStore {
         Ok(Some(record))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"), fields(org_id = id.as_str()))]
     async fn org(&self, id: &OrgId) -> Result<Option<Org>, StoreError> {
         let row = by_key(orgs::Entity::find_by_id(id.as_str()), &self.read).await?;
         row.map(org_from_row).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"), fields(user_id = id.as_str()))]
     async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         let row = by_key(users::Entity::find_by_id(id.as_str()), &self.read).await?;
         row.map(user_from_row).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"), fields(user_id = user.as_str()))]
     async fn memberships(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
         let query = memberships::Entity::find().filter(memberships::Column::UserId.eq(user.as_str()));
         let rows = query.all(&self.read).await.map_err(|e| unavailable(&e))?;
         rows.into_iter().map(membership_from_row).collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     async fn instance_memberships(&self) -> Result<Vec<Membership>, StoreError> {
         // Instance-wide memberships are stored with an empty org id.
         let query = memberships::Entity::find().filter(memberships::Column::OrgId.eq(""));
@@ -314,6 +320,12 @@ impl Store for SeaOrmStore {
         rows.into_iter().map(membership_from_row).collect()
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        err(level = "debug"),
+        fields(aggregate = aggregate.as_str(), aggregate_id = id, cursor = page.cursor, limit = page.limit)
+    )]
     async fn events(&self, aggregate: AggregateType, id: &str, page: EventPage) -> Result<Vec<Event>, StoreError> {
         let mut query = events::Entity::find()
             .filter(events::Column::AggregateType.eq(aggregate.as_str()))
@@ -331,11 +343,22 @@ impl Store for SeaOrmStore {
         rows.into_iter().map(event_from_row).collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     async fn instance(&self) -> Result<Option<Instance>, StoreError> {
         let row = by_key(instance::Entity::find_by_id(INSTANCE_ID), &self.read).await?;
         row.map(instance_from_row).transpose()
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        err(level = "debug"),
+        fields(
+            editor_id = commit.editor.as_str(),
+            aggregate_id = commit.changes.first().map(|change| change.state.id()),
+            changes = commit.changes.len(),
+        )
+    )]
     async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
         let started = std::time::Instant::now();
         let (reply, outcome) = oneshot::channel();
@@ -355,16 +378,19 @@ impl Store for SeaOrmStore {
         result
     }
 
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     async fn ping(&self) -> Result<(), StoreError> {
         instance::Entity::find().limit(1).all(&self.read).await.map(|_| ()).map_err(|e| unavailable(&e))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"), fields(user_id = id.as_str()))]
     async fn lock_user(&self, id: &UserId) -> Result<(Option<User>, SeaOrmLock), StoreError> {
         let txn = self.begin_locked().await?;
         let row = by_key(users::Entity::find_by_id(id.as_str()).lock_exclusive(), &txn).await?;
         Ok((row.map(user_from_row).transpose()?, self.hold(txn)))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"), fields(org_id = id.as_str()))]
     async fn lock_org(&self, id: &OrgId) -> Result<(Option<Org>, SeaOrmLock), StoreError> {
         let txn = self.begin_locked().await?;
         let row = by_key(orgs::Entity::find_by_id(id.as_str()).lock_exclusive(), &txn).await?;

@@ -3,6 +3,7 @@
 //! sequence guard decides, and commits that may hit a unique index run inside a savepoint.
 
 use crate::entities::{events, instance, memberships, orgs, tokens, users};
+use crate::migration::{MEMBERSHIP_KEY, USER_NAME_KEY};
 use crate::rows::{db_sequence, membership_to_row, org_to_row, user_to_row};
 use crate::stats::CommitStats;
 use persona_domain::events::AggregateType;
@@ -122,6 +123,7 @@ impl Worker {
         self.clock.stamp()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(commits = batch.len()))]
     async fn commit_batch(&self, mut batch: Vec<Job>) {
         // One lock order for every batch, so concurrent batches on PostgreSQL cannot deadlock.
         batch.sort_by(|a, b| first_key(&a.commit).cmp(&first_key(&b.commit)));
@@ -273,9 +275,9 @@ fn needs_savepoint(commit: &Commit) -> bool {
 /// A unique violation is a rejection of one commit, not a failure of the batch.
 fn rejection(error: &DbErr) -> Option<StoreError> {
     match error.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(message)) => Some(if message.contains("user_name_key") {
+        Some(SqlErr::UniqueConstraintViolation(message)) => Some(if USER_NAME_KEY.is_named_in(&message) {
             StoreError::Duplicate(UniqueKey::UserName)
-        } else if message.contains("memberships") {
+        } else if MEMBERSHIP_KEY.is_named_in(&message) {
             StoreError::Duplicate(UniqueKey::Membership)
         } else {
             // A primary key or an event sequence: the aggregate exists or moved on.

@@ -3,6 +3,12 @@
 //! the database `PERSONA_TEST_DATABASE_URL` names (without it the PostgreSQL tests are skipped,
 //! and fail under `CI`).
 
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test crate: a failed step is a failed test, also in the helpers outside #[test] functions"
+)]
+
 use persona_domain::conformance::{Fixture, rename};
 use persona_domain::events::EventPayload;
 use persona_domain::ports::{EventPage, Store};

@@ -524,7 +524,7 @@ mod tests {
         assert_eq!(stored.first_name(), "Grace", "it had landed, as the message warns it may have");
 
         store.lose_acknowledgements(1);
-        let unsupported = crate::commands::UnsupportedHumanFields::default();
+        let unsupported = UnsupportedHumanFields::default();
         let error = f.service.add_human_user(&f.meta(), &human("grace"), &unsupported).await.expect_err("lost");
         assert_eq!(error.id(), Some("PERSONA-DB003"), "not 'User already exists': {error}");
     }

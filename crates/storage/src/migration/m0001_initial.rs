@@ -3,6 +3,33 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_query::Index;
 
+/// A unique key whose violation rejects one commit as a duplicate rather than failing its
+/// batch. The schema below creates the key under [`name`](Self::name), and the writer
+/// recognises a violation of it by the same constant: PostgreSQL quotes the name in its
+/// message, SQLite lists the key's columns (`UNIQUE constraint failed: users.user_name_key`).
+pub(crate) struct UniqueKeyName {
+    /// The unique index's or the constraint's name.
+    pub(crate) name: &'static str,
+    /// The key's first column as `table.column`, as SQLite's message lists it.
+    pub(crate) first_column: &'static str,
+}
+
+impl UniqueKeyName {
+    /// Whether a unique-violation message of either backend names this key.
+    pub(crate) fn is_named_in(&self, message: &str) -> bool {
+        message.contains(self.name) || message.contains(self.first_column)
+    }
+}
+
+/// Case-insensitive user names: the unique index on `users.user_name_key`.
+pub(crate) const USER_NAME_KEY: UniqueKeyName =
+    UniqueKeyName { name: "users_user_name_key", first_column: "users.user_name_key" };
+
+/// One membership per user and org: the primary key of `memberships`. PostgreSQL would name it
+/// `memberships_pkey` anyway; the schema names it so that nothing relies on that default.
+pub(crate) const MEMBERSHIP_KEY: UniqueKeyName =
+    UniqueKeyName { name: "memberships_pkey", first_column: "memberships.user_id" };
+
 /// Creates every table of the first version.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -170,7 +197,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
-                    .name("users_user_name_key")
+                    .name(USER_NAME_KEY.name)
                     .table(Users::Table)
                     .col(Users::UserNameKey)
                     .unique()
@@ -219,7 +246,9 @@ impl MigrationTrait for Migration {
                     .col(text(Memberships::UserId))
                     .col(text(Memberships::OrgId))
                     .col(text(Memberships::Roles))
-                    .primary_key(Index::create().col(Memberships::UserId).col(Memberships::OrgId))
+                    .primary_key(
+                        Index::create().name(MEMBERSHIP_KEY.name).col(Memberships::UserId).col(Memberships::OrgId),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -258,5 +287,17 @@ impl MigrationTrait for Migration {
             )
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unique_keys_name_columns_the_schema_creates() {
+        let column = |table: &dyn Iden, column: &dyn Iden| format!("{}.{}", table.unquoted(), column.unquoted());
+        assert_eq!(USER_NAME_KEY.first_column, column(&Users::Table, &Users::UserNameKey));
+        assert_eq!(MEMBERSHIP_KEY.first_column, column(&Memberships::Table, &Memberships::UserId));
     }
 }

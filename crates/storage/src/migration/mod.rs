@@ -5,6 +5,8 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m0001_initial;
 
+pub(crate) use m0001_initial::{MEMBERSHIP_KEY, USER_NAME_KEY};
+
 /// Every migration, oldest first.
 pub struct Migrator;
 
