@@ -10,6 +10,12 @@
 //! tests of a PostgreSQL deployment have at hand), so that a schema is dropped even when the
 //! test that made it panics, without an async runtime in `Drop`.
 
+#![expect(
+    clippy::panic,
+    clippy::expect_used,
+    reason = "test support: a failure to set up the test database fails the test that asked for it"
+)]
+
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
