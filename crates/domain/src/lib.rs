@@ -98,7 +98,7 @@
 //! let reopened = open(&url).await?;
 //! assert!(reopened.bootstrap(&names).await?.is_none(), "set up once, on the first start");
 //! let (details, profile) = reopened.get_human_profile(&meta, &created.id).await?;
-//! assert_eq!((details.sequence, profile.last_name.as_str()), (1, "Lovelace"));
+//! assert_eq!((details.sequence, profile.last_name()), (1, "Lovelace"));
 //! # Ok(())
 //! # }
 //! ```
