@@ -253,7 +253,7 @@ impl<S: Store> Service<S> {
         reach: Reach,
         missing: fn() -> Error,
         mut decide: F,
-    ) -> Result<(User, ObjectDetails), Error>
+    ) -> Result<ObjectDetails, Error>
     where
         F: FnMut(&User) -> Result<UserDecision, Error> + Send,
     {
@@ -268,8 +268,7 @@ impl<S: Store> Service<S> {
             })
         };
         let executed = self.execute(meta, &auth.user_id, user_id, visible, missing, decide).await?;
-        let details = executed.details(self.now());
-        Ok((executed.before, details))
+        Ok(executed.details(self.now()))
     }
 
     /// `UpdateHumanProfile`: the heart of Persona (CONTRACT section 3).
@@ -288,8 +287,7 @@ impl<S: Store> Service<S> {
             let changed = decide_profile_update(Some(current), &auth.org_id, &profile)?;
             Ok((vec![EventPayload::ProfileChanged(changed)], Vec::new()))
         };
-        let (_, details) =
-            self.change_user(meta, &auth, &user_id, Reach::Profile, Error::profile_not_found, decide).await?;
+        let details = self.change_user(meta, &auth, &user_id, Reach::Profile, Error::profile_not_found, decide).await?;
         Ok(details)
     }
 
@@ -423,7 +421,7 @@ impl<S: Store> Service<S> {
             ];
             Ok((vec![EventPayload::UserRemoved], effects))
         };
-        let (_, details) =
+        let details =
             self.change_user(meta, &auth, &user_id, Reach::Removal, Error::user_not_found_command, decide).await?;
         Ok(details)
     }
@@ -453,7 +451,7 @@ impl<S: Store> Service<S> {
             }
             Ok((vec![event.clone()], vec![SideEffect::PutToken(record.clone())]))
         };
-        let (_, details) =
+        let details =
             self.change_user(meta, &auth, &user_id, Reach::Credentials, Error::user_not_found_command, decide).await?;
         Ok(NewToken { token_id, token, details })
     }

@@ -125,11 +125,10 @@ pub(super) struct Decision {
     pub(super) others: Vec<AggregateChange>,
 }
 
-/// A command's result: the state it decided on, the state after it, and the commit time
+/// A command's result: the state after it, and the commit time
 /// (`None` under validate-only, which writes nothing).
 #[derive(Debug)]
 pub(super) struct Executed<A> {
-    pub(super) before: A,
     pub(super) after: A,
     pub(super) committed_at: Option<Timestamp>,
 }
@@ -179,13 +178,13 @@ impl<S: Store> Service<S> {
             let (change, after) =
                 AggregateChange::update(&current, decision.events, self.now()).map_err(replay_error)?;
             if meta.validate_only {
-                return Ok(Executed { before: current, after, committed_at: None });
+                return Ok(Executed { after, committed_at: None });
             }
             let mut changes = vec![change];
             changes.extend(decision.others);
             let commit = Commit { editor: editor.clone(), changes, side_effects: decision.side_effects };
             match self.commit_attempt(lock, commit).await {
-                Ok(committed) => return Ok(Executed { before: current, after, committed_at: Some(committed.at) }),
+                Ok(committed) => return Ok(Executed { after, committed_at: Some(committed.at) }),
                 Err(StoreError::Conflict) if precondition.is_none() => {}
                 Err(StoreError::Conflict) => {
                     let (now, _) = A::read(self, 0, id).await?;
