@@ -114,6 +114,7 @@ mod locks;
 pub mod org;
 pub mod ports;
 pub mod profile;
+pub mod query;
 pub mod rules;
 pub mod service;
 pub mod time;

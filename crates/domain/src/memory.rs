@@ -10,6 +10,7 @@ use crate::ports::{
     AggregateLock, AggregateState, Clock, Commit, Committed, EventPage, INSTANCE_ID, Instance, Random, SideEffect,
     Store, StoreError, UniqueKey,
 };
+use crate::query::{UserPage, UserSearch};
 use crate::time::Timestamp;
 use crate::user::User;
 use sha2::{Digest, Sha256};
@@ -272,6 +273,10 @@ impl Store for InMemoryStore {
 
     async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         Ok(self.state().users.get(id).cloned())
+    }
+
+    async fn list_users(&self, search: &UserSearch) -> Result<UserPage, StoreError> {
+        Ok(crate::query::search_in(self.state().users.values(), search))
     }
 
     async fn memberships(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {

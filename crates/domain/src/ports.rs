@@ -5,6 +5,7 @@ use crate::auth::{Caller, Membership, PersonalAccessToken, TokenHash, TokenRecor
 use crate::events::{AggregateType, Event, EventPayload};
 use crate::ids::{OrgId, UserId};
 use crate::org::Org;
+use crate::query::{UserPage, UserSearch};
 use crate::time::Timestamp;
 use crate::user::User;
 use std::future::Future;
@@ -213,6 +214,14 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
     fn user(&self, id: &UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// The users `search` finds, one page of them and how many in all: exactly those
+    /// [`crate::query::search_in`] finds, in its order, answered from indexes where the filter
+    /// allows (an exact or case-ignoring user name or email, an org).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
+    fn list_users(&self, search: &UserSearch) -> impl Future<Output = Result<UserPage, StoreError>> + Send;
 
     /// Every membership of a user: in orgs and instance-wide.
     ///

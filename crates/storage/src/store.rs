@@ -14,6 +14,7 @@ use persona_domain::events::{AggregateType, Event};
 use persona_domain::ids::{OrgId, UserId};
 use persona_domain::org::Org;
 use persona_domain::ports::{Commit, Committed, EventPage, INSTANCE_ID, Instance, Store, StoreError};
+use persona_domain::query::{UserPage, UserSearch};
 use persona_domain::time::Timestamp;
 use persona_domain::user::{User, UserState};
 use sea_orm::sqlx::postgres::PgConnectOptions;
@@ -303,6 +304,15 @@ impl Store for SeaOrmStore {
     async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         let row = by_key(users::Entity::find_by_id(id.as_str()), &self.read).await?;
         row.map(user_from_row).transpose()
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"), fields(offset = search.offset, limit = search.limit))]
+    async fn list_users(&self, search: &UserSearch) -> Result<UserPage, StoreError> {
+        // Every live user, searched by the domain's own rule. The indexed query replaces this.
+        let rows = users::Entity::find().filter(users::Column::State.ne(UserState::Deleted.number()));
+        let rows = rows.all(&self.read).await.map_err(|e| unavailable(&e))?;
+        let users: Vec<User> = rows.into_iter().map(user_from_row).collect::<Result<_, _>>()?;
+        Ok(persona_domain::query::search_in(&users, search))
     }
 
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"), fields(user_id = user.as_str()))]
