@@ -50,6 +50,9 @@ pub trait Aggregate: Sized + Clone {
     /// The number of events so far.
     fn sequence(&self) -> u64;
 
+    /// When its last event was committed.
+    fn changed_at(&self) -> Timestamp;
+
     /// The aggregate's id and owner.
     fn key(&self) -> (&str, &OrgId);
 
@@ -127,7 +130,7 @@ impl Aggregate for User {
                     email: Email { address: added.email.clone(), verified: added.email_verified },
                     phone: added.phone.clone().map(|number| Phone { number, verified: added.phone_verified }),
                 };
-                let state = if added.email_verified { UserState::Active } else { UserState::Initial };
+                let state = if added.email_verified || added.active { UserState::Active } else { UserState::Initial };
                 return Ok(new_user(&added.user_name, state, UserKind::Human(human)));
             }
             (None, EventPayload::MachineAdded(added)) => {
@@ -145,6 +148,66 @@ impl Aggregate for User {
                 }
                 user
             }
+            (Some(mut user), EventPayload::UserNameChanged(changed)) => {
+                user.user_name.clone_from(&changed.user_name.new);
+                user
+            }
+            (
+                Some(mut user),
+                payload @ (EventPayload::EmailChanged(_)
+                | EventPayload::EmailVerified
+                | EventPayload::EmailCodeAdded(_)),
+            ) if user.human().is_some() => {
+                let initial = user.state == UserState::Initial;
+                if let UserKind::Human(human) = &mut user.kind {
+                    match payload {
+                        EventPayload::EmailChanged(changed) => {
+                            human.email = Email { address: changed.email.new.clone(), verified: false };
+                        }
+                        EventPayload::EmailVerified => human.email.verified = true,
+                        _ => human.email.verified = false,
+                    }
+                }
+                // Verifying the address is what ends the initial state.
+                if initial && matches!(payload, EventPayload::EmailVerified) {
+                    user.state = UserState::Active;
+                }
+                user
+            }
+            (
+                Some(mut user),
+                payload @ (EventPayload::PhoneChanged(_)
+                | EventPayload::PhoneRemoved
+                | EventPayload::PhoneVerified
+                | EventPayload::PhoneCodeAdded(_)),
+            ) if user.human().is_some() => {
+                if let UserKind::Human(human) = &mut user.kind {
+                    match payload {
+                        EventPayload::PhoneChanged(changed) => {
+                            human.phone = Some(Phone { number: changed.phone.new.clone(), verified: false });
+                        }
+                        EventPayload::PhoneRemoved => human.phone = None,
+                        EventPayload::PhoneVerified | EventPayload::PhoneCodeAdded(_) => {
+                            let verified = matches!(payload, EventPayload::PhoneVerified);
+                            let phone = human.phone.as_mut().ok_or_else(|| misfit::<Self>(payload, envelope))?;
+                            phone.verified = verified;
+                        }
+                        _ => {}
+                    }
+                }
+                user
+            }
+            (Some(mut user), EventPayload::MachineChanged(changed)) if user.human().is_none() => {
+                if let UserKind::Machine(machine) = &mut user.kind {
+                    if let Some(name) = &changed.name {
+                        machine.name.clone_from(&name.new);
+                    }
+                    if let Some(description) = &changed.description {
+                        machine.description.clone_from(&description.new);
+                    }
+                }
+                user
+            }
             (Some(user), EventPayload::TokenAdded(_)) => user,
             (Some(mut user), EventPayload::UserRemoved) => {
                 user.state = UserState::Deleted;
@@ -158,6 +221,10 @@ impl Aggregate for User {
 
     fn sequence(&self) -> u64 {
         self.sequence
+    }
+
+    fn changed_at(&self) -> Timestamp {
+        self.changed_at
     }
 
     fn key(&self) -> (&str, &OrgId) {
@@ -196,6 +263,10 @@ impl Aggregate for Org {
         self.sequence
     }
 
+    fn changed_at(&self) -> Timestamp {
+        self.changed_at
+    }
+
     fn key(&self) -> (&str, &OrgId) {
         (self.id.as_str(), &self.id)
     }
@@ -227,6 +298,10 @@ impl Aggregate for Instance {
 
     fn sequence(&self) -> u64 {
         self.sequence
+    }
+
+    fn changed_at(&self) -> Timestamp {
+        self.changed_at
     }
 
     fn key(&self) -> (&str, &OrgId) {
@@ -313,6 +388,7 @@ mod tests {
             email_verified: false,
             phone: Some("+4411".into()),
             phone_verified: true,
+            active: false,
         }
     }
 

@@ -201,7 +201,7 @@ pub fn is_valid_email(address: &str) -> bool {
 }
 
 /// E.164: `+` and 6..15 digits; spaces, hyphens, dots and parentheses are dropped first.
-fn normalise_phone(raw: &str) -> Option<String> {
+pub(crate) fn normalise_phone(raw: &str) -> Option<String> {
     let compact: String = raw.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
     let digits = compact.strip_prefix('+')?;
     ((6..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit())).then_some(compact)
@@ -224,6 +224,7 @@ impl NewHuman {
             email_verified: self.human.email.verified,
             phone: self.human.phone.as_ref().map(|phone| phone.number.clone()),
             phone_verified: self.human.phone.as_ref().is_some_and(|phone| phone.verified),
+            active: false,
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::error::ErrorKind;
 use crate::events::EventPayload;
 use crate::ids::{OrgId, TokenId, UserId};
 use crate::memory::{SeededRandom, SystemClock};
+use crate::patch::{ContactPatch, KindPatch, MachinePatch, ProfileRules, UserPatch, Verification};
 use crate::ports::{AggregateChange, AggregateLock, AggregateState, Commit, EventPage, SideEffect, Store, StoreError};
 use crate::service::{BootstrapConfig, RequestMeta, Service, ServiceConfig};
 use crate::time::Timestamp;
@@ -378,6 +379,24 @@ pub async fn replay_equals_the_read_model_for_every_event_type<S: Store>(store: 
     update.preferred_language = "de_ch".into();
     update.gender = 3;
     f.service.update_human_profile(&f.meta(), &update).await.expect("profile changed");
+    for (email, phone, verification) in [
+        ("ada@king.example", "+41 79 555 01 00", Verification::ReturnCode),
+        ("ada@king.example", "+41 79 555 01 00", Verification::Verified),
+        ("ada@king.example", "", Verification::Unverified),
+    ] {
+        let patch = UserPatch {
+            user_id: ada.as_str().to_owned(),
+            user_name: Some(format!("ada-{}", phone.len())),
+            kind: KindPatch::Human {
+                profile: None,
+                email: Some(ContactPatch { value: email.into(), verification }),
+                phone: Some(ContactPatch { value: phone.into(), verification }),
+            },
+            rules: ProfileRules::Set,
+            password: false,
+        };
+        f.service.patch_user(&f.meta(), &patch).await.expect("patched");
+    }
     let bot = f
         .service
         .add_machine_user(
@@ -391,6 +410,14 @@ pub async fn replay_equals_the_read_model_for_every_event_type<S: Store>(store: 
         .await
         .expect("machine");
     let bot = UserId::new(bot.id);
+    let rename_bot = UserPatch {
+        user_id: bot.as_str().to_owned(),
+        user_name: None,
+        kind: KindPatch::Machine(MachinePatch { name: Some("Robot".into()), description: Some("builds".into()) }),
+        rules: ProfileRules::Optional,
+        password: false,
+    };
+    f.service.patch_user(&f.meta(), &rename_bot).await.expect("machine changed");
     f.service.add_personal_access_token(&f.meta(), bot.as_str(), None).await.expect("token");
     f.service.remove_user(&f.meta(), bot.as_str()).await.expect("removed");
     f.service.add_org_member(&f.meta(), ada.as_str(), &["ORG_OWNER_VIEWER".to_owned()]).await.expect("member");
@@ -399,6 +426,22 @@ pub async fn replay_equals_the_read_model_for_every_event_type<S: Store>(store: 
     let ops = f.service.issue_instance_token(&request).await.expect("instance member");
     f.service.remove_user(&f.meta(), ops.user_id.as_str()).await.expect("instance member removed");
 
+    let ada_events = store.events(AggregateType::User, ada.as_str(), all).await.expect("read");
+    let mut seen: Vec<&str> = ada_events.iter().map(|e| e.payload.event_type()).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    for expected in [
+        "user.username.changed",
+        "user.human.email.changed",
+        "user.human.email.code.added",
+        "user.human.email.verified",
+        "user.human.phone.changed",
+        "user.human.phone.code.added",
+        "user.human.phone.verified",
+        "user.human.phone.removed",
+    ] {
+        assert!(seen.contains(&expected), "{expected} in {seen:?}");
+    }
     for id in [&ada, &bot, &f.admin_id, &ops.user_id] {
         let events = store.events(AggregateType::User, id.as_str(), all).await.expect("read");
         assert_eq!(User::replay(&events).expect("replays"), user(&store, id).await, "user {id}");

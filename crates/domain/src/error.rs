@@ -239,6 +239,24 @@ impl Error {
         Self::new(ErrorKind::FailedPrecondition, "QUERY-WLTce", "The User must be personal")
     }
 
+    /// A machine's change (v2 `UpdateUser.machine`) for a human user.
+    #[must_use]
+    pub fn user_must_be_machine() -> Self {
+        Self::new(ErrorKind::FailedPrecondition, "PERSONA-USR02", "The User must be a machine")
+    }
+
+    /// A list query asking for more results than one page may hold.
+    #[must_use]
+    pub fn query_limit_exceeded(max: u32) -> Self {
+        Self::new(ErrorKind::InvalidArgument, "PERSONA-QRY01", format!("A page holds at most {max} results"))
+    }
+
+    /// A search whose filter nests too deep or holds too many conditions.
+    #[must_use]
+    pub fn query_too_complex() -> Self {
+        Self::new(ErrorKind::InvalidArgument, "PERSONA-QRY02", "The search nests too deep or holds too many conditions")
+    }
+
     /// A user name that is already taken in the instance.
     #[must_use]
     pub fn user_already_exists() -> Self {

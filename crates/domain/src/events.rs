@@ -151,6 +151,60 @@ pub struct HumanAdded {
     /// Whether the phone is verified.
     #[serde(default)]
     pub phone_verified: bool,
+    /// Whether the user is active at once, whatever its email (v2 drops the initial state).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub active: bool,
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// `user.username.changed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserNameChanged {
+    /// The user name before and after.
+    pub user_name: FieldChange<String>,
+}
+
+/// `user.human.email.changed`: a new address, not verified (a verification follows as its own
+/// event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailChanged {
+    /// The address before and after.
+    pub email: FieldChange<String>,
+}
+
+/// `user.human.phone.changed`: a new number, not verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhoneChanged {
+    /// The number before (empty for none) and after.
+    pub phone: FieldChange<String>,
+}
+
+/// `user.human.email.code.added` and `user.human.phone.code.added`: a verification code was
+/// issued (returned to the caller, who delivers it); only its hash is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeAdded {
+    /// SHA-256 of the code, hex.
+    pub code_hash: String,
+}
+
+/// `user.machine.changed`: only the fields that changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MachineChanged {
+    /// The machine's name, if changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<FieldChange<String>>,
+    /// Its description, if changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<FieldChange<String>>,
 }
 
 /// `user.machine.added`.
@@ -227,6 +281,24 @@ pub enum EventPayload {
     TokenAdded(TokenAdded),
     /// `user.removed`
     UserRemoved,
+    /// `user.username.changed`
+    UserNameChanged(UserNameChanged),
+    /// `user.human.email.changed`
+    EmailChanged(EmailChanged),
+    /// `user.human.email.verified`
+    EmailVerified,
+    /// `user.human.email.code.added`
+    EmailCodeAdded(CodeAdded),
+    /// `user.human.phone.changed`
+    PhoneChanged(PhoneChanged),
+    /// `user.human.phone.removed`
+    PhoneRemoved,
+    /// `user.human.phone.verified`
+    PhoneVerified,
+    /// `user.human.phone.code.added`
+    PhoneCodeAdded(CodeAdded),
+    /// `user.machine.changed`
+    MachineChanged(MachineChanged),
     /// `org.added`
     OrgAdded(OrgAdded),
     /// `org.member.added`
@@ -257,6 +329,15 @@ impl EventPayload {
             Self::MachineAdded(_) => "user.machine.added",
             Self::TokenAdded(_) => "user.personal.access.token.added",
             Self::UserRemoved => "user.removed",
+            Self::UserNameChanged(_) => "user.username.changed",
+            Self::EmailChanged(_) => "user.human.email.changed",
+            Self::EmailVerified => "user.human.email.verified",
+            Self::EmailCodeAdded(_) => "user.human.email.code.added",
+            Self::PhoneChanged(_) => "user.human.phone.changed",
+            Self::PhoneRemoved => "user.human.phone.removed",
+            Self::PhoneVerified => "user.human.phone.verified",
+            Self::PhoneCodeAdded(_) => "user.human.phone.code.added",
+            Self::MachineChanged(_) => "user.machine.changed",
             Self::OrgAdded(_) => "org.added",
             Self::OrgMemberAdded(_) => "org.member.added",
             Self::InstanceAdded(_) => "instance.added",
@@ -274,11 +355,42 @@ impl EventPayload {
             Self::MachineAdded(_) => "Service user added",
             Self::TokenAdded(_) => "Personal access token added",
             Self::UserRemoved => "User removed",
+            Self::UserNameChanged(_) => "User name changed",
+            Self::EmailChanged(_) => "Email address changed",
+            Self::EmailVerified => "Email address verified",
+            Self::EmailCodeAdded(_) => "Email verification code issued",
+            Self::PhoneChanged(_) => "Phone number changed",
+            Self::PhoneRemoved => "Phone number removed",
+            Self::PhoneVerified => "Phone number verified",
+            Self::PhoneCodeAdded(_) => "Phone verification code issued",
+            Self::MachineChanged(_) => "Service user changed",
             Self::OrgAdded(_) => "Organisation added",
             Self::OrgMemberAdded(_) => "Member added",
             Self::InstanceAdded(_) => "Instance set up",
             Self::InstanceMemberAdded(_) => "Instance member added",
             Self::InstanceMemberRemoved(_) => "Instance member removed",
+        }
+    }
+
+    /// The fields this event changed, as (JSON field name, old, new) text, for the history;
+    /// empty for events that change no field of the user (a creation, a token, a removal).
+    #[must_use]
+    pub fn field_changes(&self) -> Vec<(&'static str, String, String)> {
+        let one =
+            |field: &'static str, change: &FieldChange<String>| vec![(field, change.old.clone(), change.new.clone())];
+        let flag = |field: &'static str| vec![(field, "false".to_owned(), "true".to_owned())];
+        match self {
+            Self::ProfileChanged(changed) => changed.field_changes(),
+            Self::UserNameChanged(changed) => one("userName", &changed.user_name),
+            Self::EmailChanged(changed) => one("email", &changed.email),
+            Self::PhoneChanged(changed) => one("phone", &changed.phone),
+            Self::EmailVerified => flag("isEmailVerified"),
+            Self::PhoneVerified => flag("isPhoneVerified"),
+            Self::MachineChanged(changed) => [("name", &changed.name), ("description", &changed.description)]
+                .into_iter()
+                .filter_map(|(field, change)| change.as_ref().map(|c| (field, c.old.clone(), c.new.clone())))
+                .collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -290,7 +402,12 @@ impl EventPayload {
             Self::ProfileChanged(p) => serde_json::to_string(p),
             Self::MachineAdded(p) => serde_json::to_string(p),
             Self::TokenAdded(p) => serde_json::to_string(p),
-            Self::UserRemoved => Ok("{}".to_owned()),
+            Self::UserRemoved | Self::EmailVerified | Self::PhoneRemoved | Self::PhoneVerified => Ok("{}".to_owned()),
+            Self::UserNameChanged(p) => serde_json::to_string(p),
+            Self::EmailChanged(p) => serde_json::to_string(p),
+            Self::PhoneChanged(p) => serde_json::to_string(p),
+            Self::EmailCodeAdded(p) | Self::PhoneCodeAdded(p) => serde_json::to_string(p),
+            Self::MachineChanged(p) => serde_json::to_string(p),
             Self::OrgAdded(p) => serde_json::to_string(p),
             Self::OrgMemberAdded(p) | Self::InstanceMemberAdded(p) => serde_json::to_string(p),
             Self::InstanceAdded(p) => serde_json::to_string(p),
@@ -312,6 +429,15 @@ impl EventPayload {
             "user.machine.added" => serde_json::from_str(json).map(Self::MachineAdded),
             "user.personal.access.token.added" => serde_json::from_str(json).map(Self::TokenAdded),
             "user.removed" => Ok(Self::UserRemoved),
+            "user.username.changed" => serde_json::from_str(json).map(Self::UserNameChanged),
+            "user.human.email.changed" => serde_json::from_str(json).map(Self::EmailChanged),
+            "user.human.email.verified" => Ok(Self::EmailVerified),
+            "user.human.email.code.added" => serde_json::from_str(json).map(Self::EmailCodeAdded),
+            "user.human.phone.changed" => serde_json::from_str(json).map(Self::PhoneChanged),
+            "user.human.phone.removed" => Ok(Self::PhoneRemoved),
+            "user.human.phone.verified" => Ok(Self::PhoneVerified),
+            "user.human.phone.code.added" => serde_json::from_str(json).map(Self::PhoneCodeAdded),
+            "user.machine.changed" => serde_json::from_str(json).map(Self::MachineChanged),
             "org.added" => serde_json::from_str(json).map(Self::OrgAdded),
             "org.member.added" => serde_json::from_str(json).map(Self::OrgMemberAdded),
             "instance.added" => serde_json::from_str(json).map(Self::InstanceAdded),
@@ -361,6 +487,24 @@ mod tests {
         let member = MemberAdded { user_id: "1".into(), roles: vec!["ORG_OWNER".into()] };
         let payloads = [
             EventPayload::UserRemoved,
+            EventPayload::EmailVerified,
+            EventPayload::PhoneVerified,
+            EventPayload::PhoneRemoved,
+            EventPayload::UserNameChanged(UserNameChanged {
+                user_name: FieldChange { old: "ada".into(), new: "ada.king".into() },
+            }),
+            EventPayload::EmailChanged(EmailChanged {
+                email: FieldChange { old: "a@x.io".into(), new: "b@x.io".into() },
+            }),
+            EventPayload::PhoneChanged(PhoneChanged {
+                phone: FieldChange { old: String::new(), new: "+4155550100".into() },
+            }),
+            EventPayload::EmailCodeAdded(CodeAdded { code_hash: "ab".into() }),
+            EventPayload::PhoneCodeAdded(CodeAdded { code_hash: "cd".into() }),
+            EventPayload::MachineChanged(MachineChanged {
+                name: Some(FieldChange { old: "a".into(), new: "b".into() }),
+                description: None,
+            }),
             EventPayload::OrgAdded(OrgAdded { name: "A".into(), primary_domain: "a.localhost".into() }),
             EventPayload::OrgMemberAdded(member.clone()),
             EventPayload::InstanceMemberAdded(member),

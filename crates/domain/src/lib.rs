@@ -112,6 +112,7 @@ pub mod ids;
 pub mod language;
 mod locks;
 pub mod org;
+pub mod patch;
 pub mod ports;
 pub mod profile;
 pub mod query;

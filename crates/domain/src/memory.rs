@@ -271,6 +271,10 @@ impl Store for InMemoryStore {
         Ok(self.state().orgs.get(id).cloned())
     }
 
+    async fn org_by_domain(&self, domain: &str) -> Result<Option<Org>, StoreError> {
+        Ok(self.state().orgs.values().find(|org| org.primary_domain == domain).cloned())
+    }
+
     async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         Ok(self.state().users.get(id).cloned())
     }

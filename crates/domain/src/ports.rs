@@ -209,6 +209,12 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
     fn org(&self, id: &OrgId) -> impl Future<Output = Result<Option<Org>, StoreError>> + Send;
 
+    /// An org by its primary domain.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`].
+    fn org_by_domain(&self, domain: &str) -> impl Future<Output = Result<Option<Org>, StoreError>> + Send;
+
     /// A user by id, removed users included (their state says so).
     ///
     /// # Errors

@@ -300,6 +300,13 @@ impl Store for SeaOrmStore {
         row.map(org_from_row).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    async fn org_by_domain(&self, domain: &str) -> Result<Option<Org>, StoreError> {
+        let query = orgs::Entity::find().filter(orgs::Column::PrimaryDomain.eq(domain));
+        let row = query.one(&self.read).await.map_err(|e| unavailable(&e))?;
+        row.map(org_from_row).transpose()
+    }
+
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"), fields(user_id = id.as_str()))]
     async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         let row = by_key(users::Entity::find_by_id(id.as_str()), &self.read).await?;

@@ -24,10 +24,12 @@ use std::sync::Arc;
 mod bootstrap;
 mod orgs;
 mod retry;
+mod users_v2;
 
 use retry::Decision;
 
 pub use bootstrap::{InstanceToken, InstanceTokenRequest, PreparedBootstrap};
+pub use users_v2::{CreatedV2, ListUsersRequest, NewHumanV2, OrgRef, UnsupportedV2Fields};
 mod privilege;
 
 use privilege::Reach;
@@ -190,6 +192,28 @@ fn read_details(created_at: Timestamp, changed_at: Timestamp, sequence: u64, own
     }
 }
 
+/// Which users a command on one user finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sees {
+    /// v1: only users of the org the request acts in; others look missing.
+    ResolvedOrg,
+    /// v2: any user of the instance whose org grants the caller this permission; others look
+    /// missing.
+    Permitted(Permission),
+}
+
+impl Sees {
+    /// Whether `auth` finds `user` (never a removed one).
+    pub(super) fn admits(self, auth: &Authorized, user: &User) -> bool {
+        match self {
+            Self::ResolvedOrg => user.is_visible_in(&auth.org_id),
+            Self::Permitted(permission) => {
+                !user.is_removed() && crate::auth::holds(&auth.memberships, permission, Some(&user.org_id))
+            }
+        }
+    }
+}
+
 impl<S: Store> Service<S> {
     /// A service over `store`, taking time from `clock` and secrets from `random`.
     pub fn new(store: S, clock: Arc<dyn Clock>, random: Arc<dyn Random>, config: ServiceConfig) -> Self {
@@ -243,13 +267,15 @@ impl<S: Store> Service<S> {
         if precondition.is_some() { 1 } else { self.inner.config.max_attempts.max(1) }
     }
 
-    /// A command on one user of the caller's org: [`Service::execute`] with the user's
-    /// visibility, the checks of `reach` (and their guards), and `decide`.
+    /// A command on one user: [`Service::execute`] with the user's visibility (`sees`), the
+    /// checks of `reach` (and their guards), and `decide`.
+    #[expect(clippy::too_many_arguments, reason = "each is one independent part of the command")]
     async fn change_user<F>(
         &self,
         meta: &RequestMeta<'_>,
         auth: &Authorized,
         user_id: &UserId,
+        sees: Sees,
         reach: Reach,
         missing: fn() -> Error,
         mut decide: F,
@@ -257,7 +283,7 @@ impl<S: Store> Service<S> {
     where
         F: FnMut(&User) -> Result<UserDecision, Error> + Send,
     {
-        let visible = |user: &User| user.is_visible_in(&auth.org_id);
+        let visible = |user: &User| sees.admits(auth, user);
         let decide = |current: User| -> retry::Deciding<'_> {
             // Decided now, reported after the reach's checks (their refusal comes first).
             let decided = decide(&current);
@@ -287,7 +313,9 @@ impl<S: Store> Service<S> {
             let changed = decide_profile_update(Some(current), &auth.org_id, &profile)?;
             Ok((vec![EventPayload::ProfileChanged(changed)], Vec::new()))
         };
-        let details = self.change_user(meta, &auth, &user_id, Reach::Profile, Error::profile_not_found, decide).await?;
+        let details = self
+            .change_user(meta, &auth, &user_id, Sees::ResolvedOrg, Reach::Profile, Error::profile_not_found, decide)
+            .await?;
         Ok(details)
     }
 
@@ -337,11 +365,11 @@ impl<S: Store> Service<S> {
         meta: &RequestMeta<'_>,
         auth: &Authorized,
         id: &UserId,
-        event: EventPayload,
+        events: Vec<EventPayload>,
     ) -> Result<Created, Error> {
         let now = self.now();
         let (change, user) =
-            AggregateChange::create::<User>(id.as_str(), &auth.org_id, vec![event], now).map_err(replay_error)?;
+            AggregateChange::create::<User>(id.as_str(), &auth.org_id, events, now).map_err(replay_error)?;
         if meta.validate_only {
             return Ok(Created { id: id.as_str().to_owned(), details: Self::user_details(&user) });
         }
@@ -389,7 +417,7 @@ impl<S: Store> Service<S> {
         let auth = self.authorize(meta, Permission::UserWrite).await?;
         let human = request.validate(unsupported, &self.inner.config.languages)?;
         let id = UserId::new(self.next_id());
-        self.create_user(meta, &auth, &id, EventPayload::HumanAdded(human.into_event())).await
+        self.create_user(meta, &auth, &id, vec![EventPayload::HumanAdded(human.into_event())]).await
     }
 
     /// `AddMachineUser`.
@@ -403,7 +431,7 @@ impl<S: Store> Service<S> {
     ) -> Result<Created, Error> {
         let auth = self.authorize(meta, Permission::UserWrite).await?;
         let (id, event) = request.into_event(self.next_id())?;
-        self.create_user(meta, &auth, &id, EventPayload::MachineAdded(event)).await
+        self.create_user(meta, &auth, &id, vec![EventPayload::MachineAdded(event)]).await
     }
 
     /// `RemoveUser`: the user disappears from reads, frees its name, and its tokens and
@@ -414,6 +442,17 @@ impl<S: Store> Service<S> {
     pub async fn remove_user(&self, meta: &RequestMeta<'_>, id: &str) -> Result<ObjectDetails, Error> {
         let auth = self.authorize(meta, Permission::UserDelete).await?;
         let user_id = validate_user_id(id)?;
+        self.remove(meta, &auth, &user_id, Sees::ResolvedOrg).await
+    }
+
+    /// Removes a user `auth` `sees`: its tokens and memberships go with it.
+    async fn remove(
+        &self,
+        meta: &RequestMeta<'_>,
+        auth: &Authorized,
+        user_id: &UserId,
+        sees: Sees,
+    ) -> Result<ObjectDetails, Error> {
         let decide = |current: &User| {
             let effects = vec![
                 SideEffect::RevokeTokensOf(current.id.clone()),
@@ -421,9 +460,7 @@ impl<S: Store> Service<S> {
             ];
             Ok((vec![EventPayload::UserRemoved], effects))
         };
-        let details =
-            self.change_user(meta, &auth, &user_id, Reach::Removal, Error::user_not_found_command, decide).await?;
-        Ok(details)
+        self.change_user(meta, auth, user_id, sees, Reach::Removal, Error::user_not_found_command, decide).await
     }
 
     /// `AddPersonalAccessToken` for a machine user of the org whose permissions the caller holds
@@ -451,8 +488,17 @@ impl<S: Store> Service<S> {
             }
             Ok((vec![event.clone()], vec![SideEffect::PutToken(record.clone())]))
         };
-        let details =
-            self.change_user(meta, &auth, &user_id, Reach::Credentials, Error::user_not_found_command, decide).await?;
+        let details = self
+            .change_user(
+                meta,
+                &auth,
+                &user_id,
+                Sees::ResolvedOrg,
+                Reach::Credentials,
+                Error::user_not_found_command,
+                decide,
+            )
+            .await?;
         Ok(NewToken { token_id, token, details })
     }
 

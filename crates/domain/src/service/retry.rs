@@ -131,6 +131,8 @@ pub(super) struct Decision {
 pub(super) struct Executed<A> {
     pub(super) after: A,
     pub(super) committed_at: Option<Timestamp>,
+    /// The decision had no events: nothing was written (v2's update that changes nothing).
+    pub(super) unchanged: bool,
 }
 
 impl<A: Aggregate> Executed<A> {
@@ -139,7 +141,7 @@ impl<A: Aggregate> Executed<A> {
         ObjectDetails {
             sequence: self.after.sequence(),
             creation_date: None,
-            change_date: Some(self.committed_at.unwrap_or(now)),
+            change_date: Some(if self.unchanged { self.after.changed_at() } else { self.committed_at.unwrap_or(now) }),
             resource_owner: self.after.key().1.clone(),
         }
     }
@@ -175,16 +177,19 @@ impl<S: Store> Service<S> {
                 return Err(Error::precondition_failed(current.sequence()));
             }
             let decision = decide(current.clone()).await?;
+            if decision.events.is_empty() && decision.side_effects.is_empty() && decision.others.is_empty() {
+                return Ok(Executed { after: current, committed_at: None, unchanged: true });
+            }
             let (change, after) =
                 AggregateChange::update(&current, decision.events, self.now()).map_err(replay_error)?;
             if meta.validate_only {
-                return Ok(Executed { after, committed_at: None });
+                return Ok(Executed { after, committed_at: None, unchanged: false });
             }
             let mut changes = vec![change];
             changes.extend(decision.others);
             let commit = Commit { editor: editor.clone(), changes, side_effects: decision.side_effects };
             match self.commit_attempt(lock, commit).await {
-                Ok(committed) => return Ok(Executed { after, committed_at: Some(committed.at) }),
+                Ok(committed) => return Ok(Executed { after, committed_at: Some(committed.at), unchanged: false }),
                 Err(StoreError::Conflict) if precondition.is_none() => {}
                 Err(StoreError::Conflict) => {
                     let (now, _) = A::read(self, 0, id).await?;
