@@ -25,6 +25,14 @@ const PROTOS: &[&str] = &[
     "zitadel/org.proto",
     "zitadel/change.proto",
     "zitadel/management.proto",
+    "zitadel/object/v2/object.proto",
+    "zitadel/user/v2/email.proto",
+    "zitadel/user/v2/phone.proto",
+    "zitadel/user/v2/password.proto",
+    "zitadel/user/v2/idp.proto",
+    "zitadel/user/v2/user.proto",
+    "zitadel/user/v2/query.proto",
+    "zitadel/user/v2/user_service.proto",
 ];
 
 /// Packages to generate JSON (serde) impls for.

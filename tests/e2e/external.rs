@@ -94,6 +94,7 @@ async fn reflection_lists_every_service_and_buf_checks_health_by_it_over_v1_and_
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
         "zitadel.management.v1.ManagementService",
+        "zitadel.user.v2.UserService",
     ];
     for reflect_protocol in ["grpc-v1", "grpc-v1alpha"] {
         let (ok, out) = buf_reflect(&server, reflect_protocol, &["--list-services"], "");

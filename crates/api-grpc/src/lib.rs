@@ -70,12 +70,30 @@ pub mod pb {
             include!(concat!(env!("OUT_DIR"), "/zitadel.v1.serde.rs"));
         }
 
-        /// `zitadel.user.v1`.
+        /// `zitadel.object.v2`.
+        pub mod object {
+            /// `zitadel.object.v2`: `Details`, `Organization`, `ListQuery`, `ListDetails` and
+            /// `TextQueryMethod`, shared by the v2 services.
+            pub mod v2 {
+                include!(concat!(env!("OUT_DIR"), "/zitadel.object.v2.rs"));
+                include!(concat!(env!("OUT_DIR"), "/zitadel.object.v2.serde.rs"));
+            }
+        }
+
+        /// `zitadel.user.v1` and `zitadel.user.v2`.
         pub mod user {
             /// `zitadel.user.v1`: users, profiles and their enums.
             pub mod v1 {
                 include!(concat!(env!("OUT_DIR"), "/zitadel.user.v1.rs"));
                 include!(concat!(env!("OUT_DIR"), "/zitadel.user.v1.serde.rs"));
+            }
+
+            /// `zitadel.user.v2`: `UserService` (the six RPCs Persona serves) with its messages,
+            /// enums and search queries, server (`user_service_server`) and client
+            /// (`user_service_client`).
+            pub mod v2 {
+                include!(concat!(env!("OUT_DIR"), "/zitadel.user.v2.rs"));
+                include!(concat!(env!("OUT_DIR"), "/zitadel.user.v2.serde.rs"));
             }
         }
 

@@ -256,6 +256,7 @@ async fn the_router_serves_grpc_health_reflection_and_grpc_web() {
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
         "zitadel.management.v1.ManagementService",
+        "zitadel.user.v2.UserService",
     ];
     let v1alpha_path = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
     let v1alpha =

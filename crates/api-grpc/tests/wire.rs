@@ -274,3 +274,53 @@ fn descriptor_set_describes_the_service() {
     assert_eq!(idps.type_name(), ".zitadel.management.v1.ImportHumanUserRequest.IDP");
     assert_eq!(idps.json_name(), "idps");
 }
+
+#[test]
+fn v2_json_names_are_the_camel_case_ones_sdks_send() {
+    use persona_api_grpc::pb::zitadel::object::v2::{Details, Organization, organization};
+    use persona_api_grpc::pb::zitadel::user::v2;
+
+    // A body shaped like the ones the Python SDK (zitadel-client) sends over Connect JSON.
+    let request: v2::AddHumanUserRequest = serde_json::from_value(json!({
+        "username": "ada",
+        "organization": {"orgId": "o1"},
+        "profile": {"givenName": "Ada", "familyName": "Lovelace", "preferredLanguage": "en", "gender": "GENDER_FEMALE"},
+        "email": {"email": "ada@example.com", "returnCode": {}},
+        "phone": {"phone": "+41791234567", "isVerified": true}
+    }))
+    .unwrap();
+    assert_eq!(request.username.as_deref(), Some("ada"));
+    assert_eq!(request.user_id, None);
+    assert_eq!(request.organization, Some(Organization { org: Some(organization::Org::OrgId("o1".into())) }));
+    let profile = request.profile.unwrap();
+    assert_eq!((profile.given_name.as_str(), profile.family_name.as_str()), ("Ada", "Lovelace"));
+    assert_eq!(profile.gender, Some(v2::Gender::Female as i32));
+    assert_eq!(profile.nick_name, None);
+    let email = request.email.unwrap();
+    assert_eq!(
+        email.verification,
+        Some(v2::set_human_email::Verification::ReturnCode(v2::ReturnEmailVerificationCode {}))
+    );
+    assert_eq!(request.phone.unwrap().verification, Some(v2::set_human_phone::Verification::IsVerified(true)));
+
+    let update: v2::UpdateUserRequest = serde_json::from_value(json!({
+        "userId": "u1",
+        "human": {"profile": {"displayName": "Ada L"}}
+    }))
+    .unwrap();
+    let Some(v2::update_user_request::UserType::Human(human)) = update.user_type else { panic!("{update:?}") };
+    let profile = human.profile.unwrap();
+    assert_eq!(profile.display_name.as_deref(), Some("Ada L"));
+    assert_eq!(profile.given_name, None);
+
+    let response = v2::AddHumanUserResponse {
+        user_id: "u1".into(),
+        details: Some(Details { sequence: 2, resource_owner: "o1".into(), ..Details::default() }),
+        email_code: Some("XYZ".into()),
+        phone_code: None,
+    };
+    assert_eq!(
+        serde_json::to_value(&response).unwrap(),
+        json!({"userId": "u1", "details": {"sequence": "2", "resourceOwner": "o1"}, "emailCode": "XYZ"})
+    );
+}
