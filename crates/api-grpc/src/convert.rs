@@ -13,7 +13,6 @@ use crate::pb::zitadel::v1 as zitadel;
 use persona_domain::commands::{
     AddMachineUserRequest, EmailInput, NewHumanRequest, PhoneInput, ProfileInput, UnsupportedHumanFields,
 };
-use persona_domain::events::EventPayload;
 use persona_domain::org::Org;
 use persona_domain::service::{ChangeEntry, ObjectDetails};
 use persona_domain::time::{Timestamp, WireTimestamp};
@@ -191,14 +190,12 @@ pub fn org(stored: &Org) -> org::Org {
 #[must_use]
 pub fn change(entry: &ChangeEntry) -> change::Change {
     let event = &entry.event;
-    let changed_fields = match &event.payload {
-        EventPayload::ProfileChanged(changed) => changed
-            .field_changes()
-            .into_iter()
-            .map(|(field, old_value, new_value)| change::FieldChange { field: field.to_owned(), old_value, new_value })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let changed_fields = event
+        .payload
+        .field_changes()
+        .into_iter()
+        .map(|(field, old_value, new_value)| change::FieldChange { field: field.to_owned(), old_value, new_value })
+        .collect();
     change::Change {
         change_date: Some(timestamp(event.created_at)),
         event_type: Some(zitadel::LocalizedMessage {
@@ -219,7 +216,7 @@ pub fn change(entry: &ChangeEntry) -> change::Change {
 mod tests {
     use super::*;
     use crate::pb::zitadel::management::v1::import_human_user_request::{HashedPassword, Idp};
-    use persona_domain::events::{AggregateType, Event, FieldChange, ProfileChanged};
+    use persona_domain::events::{AggregateType, Event, EventPayload, FieldChange, ProfileChanged};
     use persona_domain::ids::{OrgId, UserId};
     use persona_domain::language::PreferredLanguage;
     use persona_domain::profile::Gender;

@@ -21,6 +21,7 @@ pub mod status;
 mod tests;
 mod timestamp;
 pub mod transport_errors;
+pub mod v2;
 
 pub use headers::RequestHeaders;
 pub use routes::{

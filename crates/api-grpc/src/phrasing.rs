@@ -13,7 +13,8 @@ use persona_domain::{Error, ErrorKind};
 pub struct Phrasing {
     /// The request message (`UpdateHumanProfileRequest`).
     pub message: &'static str,
-    /// Embedded parts: (JSON name, message name), e.g. `("profile", "AddHumanUserRequest_Profile")`.
+    /// Embedded parts: (JSON path, message name), e.g. `("profile", "AddHumanUserRequest_Profile")`
+    /// or, a level deeper, `("human.profile", "UpdateUserRequest_Human_Profile")`.
     pub nested: &'static [(&'static str, &'static str)],
     /// Fields this message names otherwise than the domain: (domain JSON name, wire JSON name).
     pub renamed: &'static [(&'static str, &'static str)],
@@ -49,19 +50,24 @@ impl Phrasing {
     }
 
     fn describe(&self, violation: &FieldViolation) -> String {
-        let rule = &violation.description;
-        match violation.field.split_once('.') {
-            Some((part, field)) => {
-                let nested = self.nested.iter().find(|(json, _)| *json == part).map_or(self.message, |(_, name)| name);
-                format!(
-                    "invalid {}.{}: embedded message failed validation | caused by: invalid {nested}.{}: {rule}",
-                    self.message,
-                    go_case(part),
-                    go_case(field)
-                )
+        // Each embedded level names its own message: `invalid Outer.Part: embedded message
+        // failed validation | caused by: invalid Part.Field: <rule>`, as deep as the path goes.
+        let segments: Vec<&str> = violation.field.split('.').collect();
+        let mut message = self.message;
+        let mut text = String::new();
+        for (depth, segment) in segments.iter().enumerate() {
+            if depth + 1 == segments.len() {
+                text.push_str(&format!("invalid {message}.{}: {}", go_case(segment), violation.description));
+                break;
             }
-            None => format!("invalid {}.{}: {rule}", self.message, go_case(&violation.field)),
+            text.push_str(&format!(
+                "invalid {message}.{}: embedded message failed validation | caused by: ",
+                go_case(segment)
+            ));
+            let prefix = segments[..=depth].join(".");
+            message = self.nested.iter().find(|(path, _)| *path == prefix).map_or(message, |(_, name)| name);
         }
+        text
     }
 }
 

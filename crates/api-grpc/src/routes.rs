@@ -9,7 +9,9 @@
 
 use crate::FILE_DESCRIPTOR_SET;
 use crate::pb::zitadel::management::v1::management_service_server::{ManagementServiceServer, SERVICE_NAME};
+use crate::pb::zitadel::user::v2::user_service_server::{SERVICE_NAME as USER_V2_SERVICE, UserServiceServer};
 use crate::service::ManagementApi;
+use crate::v2::UserApi;
 use axum::Router;
 use persona_domain::Service;
 use persona_domain::ports::Store;
@@ -60,6 +62,7 @@ impl HealthSwitch {
         let status = if serving { ServingStatus::Serving } else { ServingStatus::NotServing };
         self.reporter.set_service_status("", status).await;
         self.reporter.set_service_status(SERVICE_NAME, status).await;
+        self.reporter.set_service_status(USER_V2_SERVICE, status).await;
     }
 }
 
@@ -80,11 +83,13 @@ pub async fn grpc_routes_with_health<S: Store>(
     config: &GrpcConfig,
 ) -> Result<(Routes, HealthSwitch), SetupError> {
     let limit = config.max_message_bytes;
-    let management = ManagementServiceServer::new(ManagementApi::new(service)).max_decoding_message_size(limit);
+    let management = ManagementServiceServer::new(ManagementApi::new(service.clone())).max_decoding_message_size(limit);
+    let users_v2 = UserServiceServer::new(UserApi::new(service)).max_decoding_message_size(limit);
 
     let (reporter, health) = tonic_health::server::health_reporter();
     // "" (the whole server) is SERVING from the start.
     reporter.set_service_status(SERVICE_NAME, ServingStatus::Serving).await;
+    reporter.set_service_status(USER_V2_SERVICE, ServingStatus::Serving).await;
     let health = health.max_decoding_message_size(limit);
 
     // Reflection describes every service this port serves, over v1 and v1alpha alike: the
@@ -101,7 +106,11 @@ pub async fn grpc_routes_with_health<S: Store>(
     let reflection_v1 = reflection().build_v1()?.max_decoding_message_size(limit);
     let reflection_v1alpha = reflection().build_v1alpha()?.max_decoding_message_size(limit);
 
-    let routes = Routes::new(management).add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha);
+    let routes = Routes::new(management)
+        .add_service(users_v2)
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
     Ok((routes, HealthSwitch { reporter }))
 }
 

@@ -10,13 +10,20 @@ pub struct Route {
     pub method: &'static str,
     /// Path template; `{name}` segments are fields of the request message.
     pub path: &'static str,
-    /// The `ManagementService` RPC it calls.
+    /// The protobuf service of the RPC ([`MANAGEMENT`] or [`USER_V2`]).
+    pub service: &'static str,
+    /// The RPC it calls.
     pub rpc: &'static str,
     /// Whether the request message comes as the body (`body: "*"`).
     pub body: bool,
     /// The permission the caller needs, `None` for unauthenticated routes.
     pub permission: Option<&'static str>,
 }
+
+/// ZITADEL's v1 management service.
+pub const MANAGEMENT: &str = "zitadel.management.v1.ManagementService";
+/// ZITADEL's v2 user service.
+pub const USER_V2: &str = "zitadel.user.v2.UserService";
 
 const fn route(
     method: &'static str,
@@ -25,7 +32,26 @@ const fn route(
     body: bool,
     permission: Option<&'static str>,
 ) -> Route {
-    Route { method, path, rpc, body, permission }
+    Route { method, path, service: MANAGEMENT, rpc, body, permission }
+}
+
+const fn v2(
+    method: &'static str,
+    path: &'static str,
+    rpc: &'static str,
+    body: bool,
+    permission: &'static str,
+) -> Route {
+    Route { method, path, service: USER_V2, rpc, body, permission: Some(permission) }
+}
+
+impl Route {
+    /// How requests of this route are labelled (metrics, logs) and named in the OpenAPI
+    /// document: v1's RPC name as it always was, v2's with its service in front.
+    #[must_use]
+    pub fn label(&self) -> String {
+        if self.service == MANAGEMENT { self.rpc.to_owned() } else { format!("{}/{}", self.service, self.rpc) }
+    }
 }
 
 /// Every REST route, in the contract's order.
@@ -43,6 +69,12 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/management/v1/orgs/me", "GetMyOrg", false, Some("org.read")),
     route("POST", "/management/v1/orgs/me/members", "AddOrgMember", true, Some("org.member.write")),
     route("GET", "/management/v1/healthz", "Healthz", false, None),
+    v2("POST", "/v2/users/human", "AddHumanUser", true, "user.write"),
+    v2("GET", "/v2/users/{user_id}", "GetUserByID", false, "user.read"),
+    v2("PUT", "/v2/users/human/{user_id}", "UpdateHumanUser", true, "user.write"),
+    v2("PATCH", "/v2/users/{user_id}", "UpdateUser", true, "user.write"),
+    v2("DELETE", "/v2/users/{user_id}", "DeleteUser", false, "user.delete"),
+    v2("POST", "/v2/users", "ListUsers", true, "user.read"),
 ];
 
 /// Whether `template` matches `path` segment by segment, and how many literal segments agree.
@@ -89,6 +121,11 @@ mod tests {
             ("GET", "/management/v1/orgs/me", Some("GetMyOrg")),
             ("GET", "/management/v1/users//profile", None),
             ("PATCH", "/management/v1/users/7/profile", None),
+            ("POST", "/v2/users/human", Some("AddHumanUser")),
+            ("GET", "/v2/users/human", Some("GetUserByID")),
+            ("PUT", "/v2/users/human/7", Some("UpdateHumanUser")),
+            ("PATCH", "/v2/users/7", Some("UpdateUser")),
+            ("POST", "/v2/users", Some("ListUsers")),
             ("GET", "/management/v1/nothing", None),
         ];
         for (method, path, rpc) in table {

@@ -8,16 +8,16 @@ use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, Fi
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// The protobuf service the REST routes call.
-pub const SERVICE: &str = "zitadel.management.v1.ManagementService";
+/// The protobuf service of v1's REST routes.
+pub const SERVICE: &str = crate::catalog::MANAGEMENT;
 
 /// Messages, enums and the service's methods, by full name without the leading dot.
 #[derive(Debug)]
 pub(crate) struct Descriptors {
     messages: HashMap<String, DescriptorProto>,
     pub(crate) enums: HashMap<String, EnumDescriptorProto>,
-    /// RPC name → (input type, output type).
-    methods: HashMap<String, (String, String)>,
+    /// (service, RPC name) → (input type, output type), for the services REST serves.
+    methods: HashMap<(String, String), (String, String)>,
 }
 
 impl Descriptors {
@@ -42,12 +42,13 @@ impl Descriptors {
                 descriptors.enums.insert(join(package, enumeration.name()), enumeration.clone());
             }
             for service in &file.service {
-                if join(package, service.name()) != SERVICE {
+                let name = join(package, service.name());
+                if ![crate::catalog::MANAGEMENT, crate::catalog::USER_V2].contains(&name.as_str()) {
                     continue;
                 }
                 for method in &service.method {
                     let types = (strip(method.input_type()).to_owned(), strip(method.output_type()).to_owned());
-                    descriptors.methods.insert(method.name().to_owned(), types);
+                    descriptors.methods.insert((name.clone(), method.name().to_owned()), types);
                 }
             }
         }
@@ -65,9 +66,9 @@ impl Descriptors {
         self.messages.insert(name, message.clone());
     }
 
-    /// Input and output message of `rpc` of [`SERVICE`].
-    pub(crate) fn method(&self, rpc: &str) -> Option<&(String, String)> {
-        self.methods.get(rpc)
+    /// Input and output message of `rpc` of `service`.
+    pub(crate) fn method(&self, service: &str, rpc: &str) -> Option<&(String, String)> {
+        self.methods.get(&(service.to_owned(), rpc.to_owned()))
     }
 
     /// The message called `name` (`zitadel.v1.ObjectDetails`).

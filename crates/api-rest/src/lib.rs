@@ -14,6 +14,7 @@ mod descriptors;
 pub mod error;
 pub mod field_rules;
 mod handlers;
+mod handlers_v2;
 pub mod openapi;
 pub mod reply;
 mod state;
@@ -23,6 +24,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use body::BodyLimit;
 use handlers as h;
+use handlers_v2 as v2;
 use http::HeaderMap;
 use persona_domain::Service;
 use persona_domain::ports::Store;
@@ -58,7 +60,27 @@ pub fn router<S: Store>(service: Service<S>, config: RestConfig) -> Router {
             h::delete_user(&state.0, &headers, id.to_owned()).await
         })
     };
+    // v2's `/v2/users/human` is a fixed segment beside `/v2/users/{user_id}`: a user whose id
+    // is `human` is still read, changed and deleted there.
+    let v2_human = get(|state: axum::extract::State<AppState<S>>, headers: HeaderMap| async move {
+        v2::get_user(&state.0, &headers, "human".to_owned()).await
+    })
+    .delete(|state: axum::extract::State<AppState<S>>, headers: HeaderMap| async move {
+        v2::remove_user(&state.0, &headers, "human".to_owned()).await
+    })
+    .patch(
+        |state: axum::extract::State<AppState<S>>,
+         headers: HeaderMap,
+         body::ProtoJson(request): body::ProtoJson<persona_api_grpc::pb::zitadel::user::v2::UpdateUserRequest>| async move {
+            v2::patch_user(&state.0, &headers, "human".to_owned(), request).await
+        },
+    )
+    .post(v2::add_human_user::<S>);
     Router::new()
+        .route("/v2/users", post(v2::list_users::<S>))
+        .route("/v2/users/human", v2_human)
+        .route("/v2/users/human/{id}", axum::routing::put(v2::update_human_user::<S>))
+        .route("/v2/users/{id}", get(v2::get_user_by_id::<S>).patch(v2::update_user::<S>).delete(v2::delete_user::<S>))
         .route("/management/v1/healthz", get(h::healthz::<S>))
         .route("/management/v1/users/human", user_named("human").post(h::add_human_user::<S>))
         .route("/management/v1/users/human/_import", post(h::import_human_user::<S>))

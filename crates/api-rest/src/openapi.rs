@@ -235,7 +235,7 @@ fn error_responses(route: &Route) -> Vec<(&'static str, &'static str)> {
         ("503", "Unavailable (14): the database is unavailable or the server is saturated"),
         ("504", "DeadlineExceeded (4): the request took longer than the server's timeout"),
     ];
-    if route.rpc == "UpdateHumanProfile" {
+    if matches!(route.rpc, "UpdateHumanProfile" | "UpdateHumanUser" | "UpdateUser") {
         statuses.push(("412", "Aborted (10): the If-Match sequence is stale"));
     }
     if route.body {
@@ -248,9 +248,20 @@ fn error_responses(route: &Route) -> Vec<(&'static str, &'static str)> {
     statuses
 }
 
+/// The operation's id: v1's RPC name, v2's prefixed (`UserService_AddHumanUser`) so that the
+/// two `AddHumanUser`s stay apart.
+fn operation_id(route: &Route) -> String {
+    if route.service == SERVICE { route.rpc.to_owned() } else { format!("{}_{}", tag(route), route.rpc) }
+}
+
+/// The service's short name, the operation's tag.
+fn tag(route: &Route) -> &'static str {
+    route.service.rsplit('.').next().unwrap_or(route.service)
+}
+
 fn operation(route: &Route, descriptors: &Descriptors, schemas: &mut Schemas<'_>) -> Result<Value, OpenApiError> {
     let (input, output) =
-        descriptors.method(route.rpc).ok_or_else(|| OpenApiError::UnknownRpc(route.rpc.to_owned()))?;
+        descriptors.method(route.service, route.rpc).ok_or_else(|| OpenApiError::UnknownRpc(route.label()))?;
     let request = message(descriptors, input)?;
     let mut parameters = Vec::new();
     for name in placeholders(route.path) {
@@ -275,7 +286,7 @@ fn operation(route: &Route, descriptors: &Descriptors, schemas: &mut Schemas<'_>
             "schema": {"type": "string"}
         }));
     }
-    if route.rpc == "UpdateHumanProfile" {
+    if matches!(route.rpc, "UpdateHumanProfile" | "UpdateHumanUser" | "UpdateUser") {
         parameters.push(json!({
             "name": "If-Match", "in": "header", "required": false,
             "description": "Update only if the user's sequence is still this strong entity tag, e.g. \"7\"",
@@ -286,7 +297,9 @@ fn operation(route: &Route, descriptors: &Descriptors, schemas: &mut Schemas<'_>
         "description": format!("`{output}` as proto3 JSON"),
         "content": {"application/json": {"schema": schemas.reference(output)}}
     });
-    if matches!(route.rpc, "UpdateHumanProfile" | "GetHumanProfile") {
+    let tagged = matches!(route.rpc, "UpdateHumanProfile" | "GetHumanProfile")
+        || (route.service == crate::catalog::USER_V2 && matches!(route.rpc, "GetUserByID" | "UpdateHumanUser"));
+    if tagged {
         success["headers"] = json!({"ETag": {
             "description": "The user's sequence as a strong entity tag",
             "schema": {"type": "string"}
@@ -302,13 +315,13 @@ fn operation(route: &Route, descriptors: &Descriptors, schemas: &mut Schemas<'_>
     }
     responses.insert("default".to_owned(), json!({"$ref": "#/components/responses/Error"}));
     let mut op = json!({
-        "operationId": route.rpc,
-        "summary": route.rpc,
+        "operationId": operation_id(route),
+        "summary": route.label(),
         "description": match route.permission {
-            Some(permission) => format!("gRPC: `/{SERVICE}/{}`. Needs the permission `{permission}`.", route.rpc),
-            None => format!("gRPC: `/{SERVICE}/{}`. No authentication.", route.rpc),
+            Some(permission) => format!("gRPC: `/{}/{}`. Needs the permission `{permission}`.", route.service, route.rpc),
+            None => format!("gRPC: `/{}/{}`. No authentication.", route.service, route.rpc),
         },
-        "tags": ["ManagementService"],
+        "tags": [tag(route)],
         "parameters": parameters,
         "responses": responses,
     });
@@ -379,11 +392,14 @@ pub fn document(version: &str) -> Result<Value, OpenApiError> {
         "openapi": "3.0.3",
         "info": {
             "title": "Persona management API",
-            "description": "The user-profile part of ZITADEL's management API (v1) over REST/JSON. The same RPCs are served over gRPC and gRPC-Web on the same port.",
+            "description": "The user-profile part of ZITADEL's management API (v1) and its v2 user service over REST/JSON. The same RPCs are served over gRPC, gRPC-Web and Connect on the same port.",
             "version": version,
             "license": {"name": "Apache-2.0"}
         },
-        "tags": [{"name": "ManagementService", "description": SERVICE}],
+        "tags": [
+            {"name": "ManagementService", "description": SERVICE},
+            {"name": "UserService", "description": crate::catalog::USER_V2}
+        ],
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
@@ -414,7 +430,7 @@ mod tests {
         let doc = doc();
         for route in ROUTES {
             let op = &doc["paths"][route.path][route.method.to_ascii_lowercase()];
-            assert_eq!(op["operationId"], route.rpc, "{route:?}");
+            assert_eq!(op["operationId"], operation_id(route), "{route:?}");
             assert!(op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].is_string(), "{route:?}");
             assert_eq!(op["requestBody"].is_object(), route.body, "{route:?}");
         }

@@ -86,7 +86,7 @@ impl Protocol {
 fn classify(protocol: Protocol, method: &http::Method, path: &str) -> (String, Option<&'static str>) {
     if protocol == Protocol::Rest {
         if let Some(route) = catalog::find(method.as_str(), path) {
-            return (route.rpc.to_owned(), Some(route.path));
+            return (route.label(), Some(route.path));
         }
         let probe = PROBES.iter().find(|probe| **probe == path);
         return (probe.map_or("unmatched", |p| p).to_owned(), None);
@@ -96,7 +96,9 @@ fn classify(protocol: Protocol, method: &http::Method, path: &str) -> (String, O
         if !sane {
             None
         } else if service == MANAGEMENT {
-            catalog::ROUTES.iter().find(|r| r.rpc == method).map(|r| r.rpc.to_owned())
+            catalog::ROUTES.iter().find(|r| r.service == MANAGEMENT && r.rpc == method).map(|r| r.rpc.to_owned())
+        } else if service == catalog::USER_V2 {
+            catalog::ROUTES.iter().find(|r| r.service == service && r.rpc == method).map(catalog::Route::label)
         } else if OTHER_GRPC_SERVICES.contains(&service) {
             Some(format!("{service}/{method}"))
         } else {
