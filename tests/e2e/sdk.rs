@@ -2,7 +2,7 @@
 //! (`zitadel-client`, Connect with JSON), ZITADEL's Node SDK (`@zitadel/client` with
 //! `@zitadel/proto`) over each transport of `@connectrpc/connect-node` (Connect binary and JSON,
 //! gRPC, gRPC-Web; HTTP/1.1 and h2c), and `buf curl` with ZITADEL's published descriptors over
-//! Connect, gRPC and gRPC-Web, plus gRPC by server reflection.
+//! Connect, gRPC and gRPC-Web, plus gRPC and gRPC-Web by server reflection.
 //!
 //! The SDK flows are the scripts in `tests/sdk/` (one JSON line per step); the tests here judge
 //! every step and cross-check it with Persona's own v1 API: the profile v1 reads, the changes
@@ -449,7 +449,7 @@ async fn buf_v2(server: &Server, protocol: &str, schema: Option<&Path>, rpc: &st
     if let Some(schema) = schema {
         command.arg("--schema").arg(schema);
     }
-    if protocol == "grpc" || schema.is_none() {
+    if protocol == "grpc" {
         command.arg("--http2-prior-knowledge");
     }
     command.arg(format!("http://{}/zitadel.user.v2.UserService/{rpc}", server.address));
@@ -525,6 +525,8 @@ async fn buf_curl_runs_v2_over_connect_grpc_and_grpc_web_with_zitadels_descripto
     for protocol in ["connect", "grpc", "grpcweb"] {
         buf_flow(&server, protocol, Some(&schema)).await;
     }
-    // Reflection needs HTTP/2 streams: gRPC only.
-    buf_flow(&server, "grpc", None).await;
+    // Reflection is a gRPC stream: buf reads it over gRPC and gRPC-Web, not over Connect.
+    for protocol in ["grpc", "grpcweb"] {
+        buf_flow(&server, protocol, None).await;
+    }
 }

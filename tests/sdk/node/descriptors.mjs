@@ -2,7 +2,7 @@
 // `zitadel.user.v2.UserService`, with every file they import, as one binary
 // google.protobuf.FileDescriptorSet (dependencies first). `buf curl --schema FILE` reads it, so
 // the tests call Persona's v2 with ZITADEL's own schema rather than the project's .proto files,
-// over Connect and gRPC-Web too (server reflection needs HTTP/2 streams; these do not).
+// over Connect too, where buf cannot read server reflection (a gRPC stream).
 //
 // Usage: node descriptors.mjs OUT.binpb
 
