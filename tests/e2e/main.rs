@@ -22,5 +22,6 @@ mod privilege;
 mod protocols;
 mod rest;
 mod schemathesis;
+mod sdk;
 mod secrets;
 mod timestamps;
