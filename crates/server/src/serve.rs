@@ -97,7 +97,7 @@ fn cors(origins: Option<Vec<String>>) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(allow_origin)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
         .allow_headers(allow.map(HeaderName::from_static))
         .expose_headers(expose.map(HeaderName::from_static))
         .max_age(std::time::Duration::from_secs(600))
