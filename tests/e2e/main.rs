@@ -25,3 +25,4 @@ mod schemathesis;
 mod sdk;
 mod secrets;
 mod timestamps;
+mod v2;
