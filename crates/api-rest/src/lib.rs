@@ -10,14 +10,12 @@
 
 pub mod body;
 pub mod catalog;
-mod descriptors;
 pub mod error;
 pub mod field_rules;
 mod handlers;
 pub mod openapi;
 pub mod reply;
 mod state;
-mod strict;
 
 use axum::Router;
 use axum::routing::{get, post};
