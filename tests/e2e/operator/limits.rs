@@ -2,7 +2,7 @@
 //! timeout, the body limit and the connection limit, each set by its configuration key.
 
 use super::held::HeldRequest;
-use crate::calls::{Call, PROTOCOLS, Protocol, invoke};
+use crate::calls::{Call, PROTOCOLS, invoke};
 use crate::harness::Server;
 use bytes::Bytes;
 use serde_json::Value;
