@@ -1,10 +1,10 @@
 //! One description of every RPC of the contract (CONTRACT section 2) and one dispatcher that
-//! makes it over any protocol, so a case is written once and run over REST, gRPC and gRPC-Web
-//! alike. The protocol table, the isolation, privilege and order matrices and the hostile
+//! makes it over any protocol, so a case is written once and run over REST, gRPC, gRPC-Web and
+//! Connect (JSON and binary) alike. The protocol table, the isolation, privilege and order matrices and the hostile
 //! matrix all call through [`invoke`]: a new protocol is one more [`Protocol`] and one more arm
 //! in [`invoke`].
 
-use crate::harness::{CALL_TIMEOUT, Outcome, Server, from_tonic};
+use crate::harness::{CALL_TIMEOUT, ConnectCodec, Outcome, Server, from_tonic};
 use persona_api_grpc::pb::zitadel::change::v1::ChangeQuery;
 use persona_api_grpc::pb::zitadel::management::v1 as pb;
 use serde_json::Value;
@@ -16,10 +16,22 @@ pub enum Protocol {
     Rest,
     Grpc,
     GrpcWeb,
+    /// Connect unary with `application/json`.
+    ConnectJson,
+    /// Connect unary with `application/proto`.
+    ConnectProto,
+}
+
+impl Protocol {
+    /// Whether errors come as an HTTP status with a JSON body (REST and Connect).
+    pub fn http_errors(self) -> bool {
+        matches!(self, Self::Rest | Self::ConnectJson | Self::ConnectProto)
+    }
 }
 
 /// Every protocol, for tables.
-pub const PROTOCOLS: [Protocol; 3] = [Protocol::Rest, Protocol::Grpc, Protocol::GrpcWeb];
+pub const PROTOCOLS: [Protocol; 5] =
+    [Protocol::Rest, Protocol::Grpc, Protocol::GrpcWeb, Protocol::ConnectJson, Protocol::ConnectProto];
 
 /// The RPCs of `ManagementService`, by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,7 +199,9 @@ pub async fn invoke(server: &Server, protocol: Protocol, call: &Call, metadata: 
                 Reply { outcome, status: Some(status), headers }
             }
             Protocol::Grpc => grpc(server, call, metadata).await,
-            Protocol::GrpcWeb => grpc_web(server, call, metadata).await,
+            Protocol::GrpcWeb => unary(server, Via::GrpcWeb, call, metadata).await,
+            Protocol::ConnectJson => unary(server, Via::Connect(ConnectCodec::Json), call, metadata).await,
+            Protocol::ConnectProto => unary(server, Via::Connect(ConnectCodec::Proto), call, metadata).await,
         }
     };
     tokio::time::timeout(CALL_TIMEOUT, answer)
@@ -231,32 +245,55 @@ async fn grpc(server: &Server, call: &Call, metadata: &[(&str, &str)]) -> Reply 
     }
 }
 
-/// `call` over gRPC-Web (binary, HTTP/1.1).
-async fn grpc_web(server: &Server, call: &Call, metadata: &[(&str, &str)]) -> Reply {
+/// The HTTP/1.1 ways of making a call with the bare message.
+#[derive(Clone, Copy, Debug)]
+enum Via {
+    GrpcWeb,
+    Connect(ConnectCodec),
+}
+
+impl Server {
+    /// `method` with `message` over `via`.
+    async fn via<M: prost::Message + Default + serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        via: Via,
+        method: &str,
+        message: &(impl prost::Message + serde::Serialize),
+        metadata: &[(&str, &str)],
+    ) -> (u16, http::HeaderMap, Outcome) {
+        match via {
+            Via::GrpcWeb => self.grpc_web::<M>(method, message, metadata).await,
+            Via::Connect(codec) => self.connect::<M>(codec, method, message, metadata).await,
+        }
+    }
+}
+
+/// `call` over gRPC-Web (binary) or Connect, both on HTTP/1.1.
+async fn unary(server: &Server, via: Via, call: &Call, metadata: &[(&str, &str)]) -> Reply {
     let (status, headers, outcome) = match call {
         Call::UpdateHumanProfile(r) => {
-            server.grpc_web::<pb::UpdateHumanProfileResponse>("UpdateHumanProfile", r, metadata).await
+            server.via::<pb::UpdateHumanProfileResponse>(via, "UpdateHumanProfile", r, metadata).await
         }
         Call::GetHumanProfile(r) => {
-            server.grpc_web::<pb::GetHumanProfileResponse>("GetHumanProfile", r, metadata).await
+            server.via::<pb::GetHumanProfileResponse>(via, "GetHumanProfile", r, metadata).await
         }
-        Call::AddHumanUser(r) => server.grpc_web::<pb::AddHumanUserResponse>("AddHumanUser", r, metadata).await,
+        Call::AddHumanUser(r) => server.via::<pb::AddHumanUserResponse>(via, "AddHumanUser", r, metadata).await,
         Call::ImportHumanUser(r) => {
-            server.grpc_web::<pb::ImportHumanUserResponse>("ImportHumanUser", r, metadata).await
+            server.via::<pb::ImportHumanUserResponse>(via, "ImportHumanUser", r, metadata).await
         }
-        Call::GetUserById(r) => server.grpc_web::<pb::GetUserByIdResponse>("GetUserByID", r, metadata).await,
-        Call::RemoveUser(r) => server.grpc_web::<pb::RemoveUserResponse>("RemoveUser", r, metadata).await,
+        Call::GetUserById(r) => server.via::<pb::GetUserByIdResponse>(via, "GetUserByID", r, metadata).await,
+        Call::RemoveUser(r) => server.via::<pb::RemoveUserResponse>(via, "RemoveUser", r, metadata).await,
         Call::ListUserChanges(r) => {
-            server.grpc_web::<pb::ListUserChangesResponse>("ListUserChanges", r, metadata).await
+            server.via::<pb::ListUserChangesResponse>(via, "ListUserChanges", r, metadata).await
         }
-        Call::AddMachineUser(r) => server.grpc_web::<pb::AddMachineUserResponse>("AddMachineUser", r, metadata).await,
+        Call::AddMachineUser(r) => server.via::<pb::AddMachineUserResponse>(via, "AddMachineUser", r, metadata).await,
         Call::AddPersonalAccessToken(r) => {
-            server.grpc_web::<pb::AddPersonalAccessTokenResponse>("AddPersonalAccessToken", r, metadata).await
+            server.via::<pb::AddPersonalAccessTokenResponse>(via, "AddPersonalAccessToken", r, metadata).await
         }
-        Call::AddOrg(r) => server.grpc_web::<pb::AddOrgResponse>("AddOrg", r, metadata).await,
-        Call::GetMyOrg => server.grpc_web::<pb::GetMyOrgResponse>("GetMyOrg", &pb::GetMyOrgRequest {}, metadata).await,
-        Call::AddOrgMember(r) => server.grpc_web::<pb::AddOrgMemberResponse>("AddOrgMember", r, metadata).await,
-        Call::Healthz => server.grpc_web::<pb::HealthzResponse>("Healthz", &pb::HealthzRequest {}, metadata).await,
+        Call::AddOrg(r) => server.via::<pb::AddOrgResponse>(via, "AddOrg", r, metadata).await,
+        Call::GetMyOrg => server.via::<pb::GetMyOrgResponse>(via, "GetMyOrg", &pb::GetMyOrgRequest {}, metadata).await,
+        Call::AddOrgMember(r) => server.via::<pb::AddOrgMemberResponse>(via, "AddOrgMember", r, metadata).await,
+        Call::Healthz => server.via::<pb::HealthzResponse>(via, "Healthz", &pb::HealthzRequest {}, metadata).await,
     };
     Reply { outcome, status: Some(status), headers }
 }

@@ -1,6 +1,8 @@
 //! A client nobody on the project wrote: `buf curl` (from the `buf-bin` package) drives gRPC and
-//! gRPC-Web through server reflection, lists the services reflection describes (v1 and
-//! v1alpha) and calls the health check by reflection. Where `buf` is not installed the test
+//! gRPC-Web through server reflection, Connect (its binary codec) with the compiled-in
+//! descriptors as its schema (reflection is a streaming RPC, which Connect over HTTP/1.1 does
+//! not carry), lists the services reflection describes (v1 and v1alpha) and calls the health
+//! check by reflection. Where `buf` is not installed the test
 //! says so and passes, except in CI (`CI` set), where `.ci/run` installs it and its absence is
 //! a failure.
 
@@ -18,6 +20,11 @@ fn buf_available() -> bool {
 }
 
 fn buf_curl(server: &Server, protocol: &str, method: &str, body: &Value) -> (bool, String) {
+    buf_curl_with(server, protocol, &[], method, body)
+}
+
+/// `buf curl` with `extra` arguments before the URL.
+fn buf_curl_with(server: &Server, protocol: &str, extra: &[&str], method: &str, body: &Value) -> (bool, String) {
     let mut command = Command::new("buf");
     command.args([
         "curl",
@@ -28,6 +35,7 @@ fn buf_curl(server: &Server, protocol: &str, method: &str, body: &Value) -> (boo
         "--data",
         &body.to_string(),
     ]);
+    command.args(extra);
     if protocol == "grpc" {
         command.arg("--http2-prior-knowledge");
     }
@@ -68,6 +76,48 @@ async fn buf_curl_creates_updates_and_reads_a_profile_over_grpc_and_grpc_web() {
         let read: Value = serde_json::from_str(&out).expect("json output");
         assert_eq!(read["profile"]["firstName"], "Augusta");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buf_curl_updates_a_profile_over_connect() {
+    if !buf_available() {
+        return;
+    }
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let schema = dir.path().join("persona.binpb");
+    std::fs::write(&schema, persona_api_grpc::FILE_DESCRIPTOR_SET).expect("write the descriptor set");
+    let schema = schema.to_str().expect("UTF-8 path").to_owned();
+    // `buf curl` speaks Connect with binary protobuf (`application/proto`); `-v` shows it.
+    let args = ["--schema", schema.as_str(), "-v"];
+    let curl = |method: &str, body: &Value| {
+        let (ok, out) = buf_curl_with(&server, "connect", &args, method, body);
+        // With -v the messages go to stdout and the exchange to stderr: keep the first JSON value.
+        let json = out.find('{').map(|start| {
+            let mut stream = serde_json::Deserializer::from_str(&out[start..]).into_iter::<Value>();
+            stream.next().and_then(Result::ok)
+        });
+        (ok, out.clone(), json.flatten())
+    };
+    let add = json!({"userName": "connect", "profile": {"firstName": "Ada", "lastName": "Lovelace"}, "email": {"email": "ada@example.com"}});
+    let (ok, out, created) = curl("AddHumanUser", &add);
+    assert!(ok, "AddHumanUser: {out}");
+    assert!(out.to_ascii_lowercase().contains("content-type: application/proto"), "binary Connect: {out}");
+    let user_id = created.as_ref().and_then(|c| c["userId"].as_str()).expect("user id").to_owned();
+
+    let update = json!({"userId": user_id, "firstName": "Augusta", "lastName": "King", "displayName": "Ada King", "gender": "GENDER_FEMALE"});
+    let (ok, out, updated) = curl("UpdateHumanProfile", &update);
+    assert!(ok, "UpdateHumanProfile: {out}");
+    assert_eq!(updated.expect("json output")["details"]["sequence"], "2");
+
+    let (ok, out, _) = curl("UpdateHumanProfile", &update);
+    assert!(!ok, "an identical update fails");
+    assert!(out.contains("failed_precondition") && out.contains("Profile not changed (COMMAND-2M0fs)"), "{out}");
+    assert!(out.contains("zitadel.v1.ErrorDetail"), "buf decodes the detail by its schema: {out}");
+
+    let (ok, out, read) = curl("GetHumanProfile", &json!({"userId": user_id}));
+    assert!(ok, "GetHumanProfile: {out}");
+    assert_eq!(read.expect("json output")["profile"]["firstName"], "Augusta");
 }
 
 /// `buf curl` over gRPC and reflection with `reflect_protocol` (`grpc-v1` or `grpc-v1alpha`)

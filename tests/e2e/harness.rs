@@ -1,5 +1,5 @@
-//! Starts the real `persona` binary and speaks to it the three ways clients do: REST/JSON over
-//! HTTP/1.1, native gRPC over h2c, and gRPC-Web. [`Server`] is the one launcher of the suite:
+//! Starts the real `persona` binary and speaks to it the ways clients do: REST/JSON over
+//! HTTP/1.1, native gRPC over h2c, gRPC-Web, and Connect (JSON and binary). [`Server`] is the one launcher of the suite:
 //! a free port, a data directory and database of its own, captured logs, restart and
 //! `kill -9`, signals and the exit status, TLS, extra arguments (a configuration file), and the
 //! `/metrics` helpers; [`run`] runs the binary's commands that end by themselves.
@@ -550,6 +550,114 @@ impl Server {
             detail_message: details.message,
             violations: details.violations,
             body: Value::Null,
+        };
+        (status, response_headers, outcome)
+    }
+}
+
+/// How a Connect call writes its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectCodec {
+    /// `application/json`.
+    Json,
+    /// `application/proto`.
+    Proto,
+}
+
+/// The gRPC number of a Connect code name (`invalid_argument` is 3).
+pub fn connect_code(name: &str) -> i32 {
+    const NAMES: [&str; 17] = [
+        "ok",
+        "canceled",
+        "unknown",
+        "invalid_argument",
+        "deadline_exceeded",
+        "not_found",
+        "already_exists",
+        "permission_denied",
+        "resource_exhausted",
+        "failed_precondition",
+        "aborted",
+        "out_of_range",
+        "unimplemented",
+        "internal",
+        "unavailable",
+        "data_loss",
+        "unauthenticated",
+    ];
+    let number = NAMES.iter().position(|n| *n == name).unwrap_or_else(|| panic!("unknown Connect code {name:?}"));
+    i32::try_from(number).expect("small")
+}
+
+/// A Connect error body as an [`Outcome`]: its code, message, and the `zitadel.v1.ErrorDetail`
+/// and `google.rpc.BadRequest` decoded from their unpadded base64 values.
+pub fn connect_outcome(json: Value) -> Outcome {
+    let engine = base64::engine::general_purpose::STANDARD_NO_PAD;
+    let mut details = Details::default();
+    for detail in json["details"].as_array().into_iter().flatten() {
+        let value = engine.decode(detail["value"].as_str().expect("detail value")).expect("unpadded base64");
+        match detail["type"].as_str() {
+            Some("zitadel.v1.ErrorDetail") => {
+                let decoded = ErrorDetail::decode(value.as_slice()).expect("ErrorDetail");
+                details.id = Some(decoded.id);
+                details.message = Some(decoded.message);
+            }
+            Some("google.rpc.BadRequest") => {
+                let bad = BadRequest::decode(value.as_slice()).expect("BadRequest");
+                details.violations.extend(bad.field_violations.into_iter().map(|v| v.field));
+            }
+            other => panic!("unexpected Connect detail type {other:?}"),
+        }
+    }
+    Outcome {
+        code: connect_code(json["code"].as_str().expect("code name")),
+        message: json["message"].as_str().unwrap_or_default().to_owned(),
+        detail_id: details.id,
+        detail_message: details.message,
+        violations: details.violations,
+        body: json,
+    }
+}
+
+impl Server {
+    /// A Connect unary call (HTTP/1.1) of `method` of `ManagementService` with `message` in
+    /// `codec`: the HTTP status, the response headers and the outcome. Checks the content type
+    /// of the answer: the request's codec on success, JSON on error.
+    pub async fn connect<M: Message + Default + serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        codec: ConnectCodec,
+        method: &str,
+        message: &(impl Message + serde::Serialize),
+        metadata: &[(&str, &str)],
+    ) -> (u16, http::HeaderMap, Outcome) {
+        let (content_type, body) = match codec {
+            ConnectCodec::Json => ("application/json", serde_json::to_vec(message).expect("JSON request")),
+            ConnectCodec::Proto => ("application/proto", message.encode_to_vec()),
+        };
+        let mut headers = vec![("content-type", content_type), ("connect-protocol-version", "1")];
+        headers.extend_from_slice(metadata);
+        let path = format!("/zitadel.management.v1.ManagementService/{method}");
+        let (status, response_headers, body) =
+            self.request("POST", &path, &headers, Bytes::from(body)).await.expect("Connect request");
+        let answered = response_headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if status != 200 {
+            assert_eq!(answered, "application/json", "a Connect error is JSON (HTTP {status})");
+            let json: Value = serde_json::from_slice(&body)
+                .unwrap_or_else(|e| panic!("Connect error JSON ({e}): {}", String::from_utf8_lossy(&body)));
+            return (status, response_headers, connect_outcome(json));
+        }
+        assert_eq!(answered, content_type, "the answer comes in the request's codec");
+        let decoded: M = match codec {
+            ConnectCodec::Json => serde_json::from_slice(&body).expect("a JSON response message"),
+            ConnectCodec::Proto => M::decode(body).expect("a protobuf response message"),
+        };
+        let outcome = Outcome {
+            code: 0,
+            message: String::new(),
+            detail_id: None,
+            detail_message: None,
+            violations: Vec::new(),
+            body: serde_json::to_value(&decoded).expect("json"),
         };
         (status, response_headers, outcome)
     }

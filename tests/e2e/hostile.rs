@@ -451,15 +451,15 @@ async fn huge_repeated_and_non_utf8_headers_are_refused_or_read_safely() {
     assert_serving(&mut server).await;
 }
 
-/// `call` as the admin over `protocol`, checked for the shape of a client's fault: REST errors
-/// are JSON below 500, gRPC codes never name a server fault.
+/// `call` as the admin over `protocol`, checked for the shape of a client's fault: REST and
+/// Connect errors are JSON below 500, gRPC codes never name a server fault.
 async fn admin_call(server: &Server, protocol: Protocol, call: &Call) -> Outcome {
     let admin = server.admin();
     let reply = invoke(server, protocol, call, &[("authorization", admin.as_str())]).await;
     let outcome = reply.outcome;
     assert!(!SERVER_FAULT_CODES.contains(&outcome.code), "{protocol:?} {:?}: {outcome:?}", call.rpc());
-    if protocol == Protocol::Rest && outcome.code != 0 {
-        let status = reply.status.expect("REST has a status");
+    if protocol.http_errors() && outcome.code != 0 {
+        let status = reply.status.expect("REST and Connect have a status");
         assert!(status < 500, "HTTP {status}: {outcome:?}");
         let content_type = reply.headers.get("content-type").and_then(|v| v.to_str().ok());
         assert_eq!(content_type, Some("application/json"), "{outcome:?}");
@@ -572,6 +572,8 @@ async fn sql_and_html_meta_characters_are_stored_and_returned_verbatim() {
         ("Robert'); DROP TABLE users; --", "' OR 1=1 --", "%_\\\"'`$1", "<script>alert(\"x\")</script>"),
         ("<img src=x onerror=alert(1)>", "&amp; &lt; &#0;", "\\x00 \\u0000 ;", "'; DELETE FROM events WHERE '1'='1"),
         ("\u{202e}gnp.exe", "\r\n\t", "{{7*7}} ${7*7}", "SELECT * FROM tokens"),
+        ("\"},\"x\":{\"", "]]></x>", "\u{feff}bom", "../../etc/passwd"),
+        ("1; UPDATE users SET x=1", "\\\\", "$(whoami) `id`", "<!-- -->"),
     ];
     for (_schema, mut server) in servers().await {
         let user = add_human(&server, None, "meta", LOAD_USER).await;

@@ -9,6 +9,7 @@
 mod bootstrap;
 mod calls;
 mod causes;
+mod connect;
 mod crash;
 mod extensions;
 mod external;

@@ -5,7 +5,7 @@
 mod commands;
 mod cors;
 mod frames;
-mod held;
+pub(crate) mod held;
 mod http2;
 mod lifecycle;
 mod limits;

@@ -9,10 +9,15 @@
 //! the domain's inputs and results back into messages, [`rpc`] has one function per RPC that
 //! every protocol calls (REST too), [`status`] maps domain errors to gRPC statuses, and
 //! [`routes`] assembles the services ([`grpc_router`] for native gRPC plus gRPC-Web).
+//! [`connect`] serves the same functions over the Connect protocol (unary, JSON or binary), and
+//! [`proto_json`] is the strict proto3 JSON decoder that Connect and REST share.
 
+pub mod connect;
 pub mod convert;
+pub mod descriptors;
 pub mod headers;
 pub mod phrasing;
+pub mod proto_json;
 pub mod routes;
 pub mod rpc;
 pub mod service;

@@ -8,10 +8,30 @@
 use crate::pb::google::protobuf::Any;
 use crate::pb::google::rpc::{self as google_rpc, bad_request};
 use crate::pb::zitadel::v1::ErrorDetail;
+use http::StatusCode;
 use persona_domain::Error;
 use prost::bytes::Bytes;
 use prost::{Message, Name};
 use tonic::{Code, Status};
+
+/// The HTTP status of gRPC code `code` (CONTRACT section 4), for the protocols that answer
+/// errors with an HTTP status (REST, Connect): 9 `FailedPrecondition` is 400, an unknown code 500.
+#[must_use]
+pub fn http_status(code: i32) -> StatusCode {
+    match code {
+        1 => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+        3 | 9 | 11 => StatusCode::BAD_REQUEST,
+        4 => StatusCode::GATEWAY_TIMEOUT,
+        5 => StatusCode::NOT_FOUND,
+        6 | 10 => StatusCode::CONFLICT,
+        7 => StatusCode::FORBIDDEN,
+        8 => StatusCode::TOO_MANY_REQUESTS,
+        12 => StatusCode::NOT_IMPLEMENTED,
+        14 => StatusCode::SERVICE_UNAVAILABLE,
+        16 => StatusCode::UNAUTHORIZED,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
 
 /// The typed details of `error`, in the order clients see them (ErrorDetail first).
 #[must_use]

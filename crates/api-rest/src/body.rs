@@ -4,18 +4,14 @@
 //! message, and anything else must be a JSON object of the request message: malformed or
 //! truncated JSON, invalid UTF-8, wrong value types, a key given twice in one object and an
 //! enum name that is not one of its values answer 400 with code 3, as Go's protojson refuses
-//! them ([`crate::strict`]). `null` values mean "default" in proto3 JSON, but the generated
-//! decoders reject them on scalar fields, so they are removed first.
+//! them ([`persona_api_grpc::proto_json`], shared with Connect). `null` values mean "default".
 
-use crate::descriptors::Descriptors;
 use crate::error::ApiError;
-use crate::strict::{check_enum_names, parse_unique_keys};
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request};
 use http::request::Parts;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use persona_api_grpc::proto_json::{self, DecodeError};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
-use serde_json::error::Category;
 
 /// Largest accepted request body, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,39 +42,17 @@ where
     }
 }
 
-/// Decodes a proto3 JSON body; an empty (or blank) body is the default message.
+/// Decodes a proto3 JSON body with the rules every JSON protocol shares
+/// ([`persona_api_grpc::proto_json`]); an empty (or blank) body is the default message.
 ///
 /// # Errors
 /// [`ApiError::InvalidRequest`] for anything that is not a JSON object of `T`: text that is not
 /// JSON, a repeated key, an unknown enum name (naming the field), a value of the wrong type.
 pub fn decode<T: DeserializeOwned + Default + prost::Name>(body: &[u8]) -> Result<T, ApiError> {
-    const MISFIT: &str = "request body does not fit the request message";
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    let mut value = parse_unique_keys(body).map_err(|error| match error.classify() {
-        Category::Data => ApiError::InvalidRequest(format!("{MISFIT}: {error}")),
-        Category::Io | Category::Syntax | Category::Eof => {
-            ApiError::InvalidRequest(format!("request body is not valid JSON: {error}"))
-        }
-    })?;
-    let descriptors = Descriptors::shared().map_err(ApiError::Internal)?;
-    check_enum_names(descriptors, &T::full_name(), &value)
-        .map_err(|e| ApiError::InvalidRequest(format!("{MISFIT}: {e}")))?;
-    strip_nulls(&mut value);
-    serde_json::from_value(value).map_err(|error| ApiError::InvalidRequest(format!("{MISFIT}: {error}")))
-}
-
-/// Removes every object member whose value is `null`, at any depth (serde_json bounds depth).
-fn strip_nulls(value: &mut Value) {
-    match value {
-        Value::Object(members) => {
-            members.retain(|_, member| !member.is_null());
-            members.values_mut().for_each(strip_nulls);
-        }
-        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
-        _ => {}
-    }
+    proto_json::decode(body).map_err(|error| match error {
+        DecodeError::Invalid(message) => ApiError::InvalidRequest(message),
+        DecodeError::Internal(message) => ApiError::Internal(message),
+    })
 }
 
 /// The one value of a path with a single parameter, percent-decoded.

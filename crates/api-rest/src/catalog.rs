@@ -21,9 +21,9 @@ pub struct Route {
 }
 
 /// ZITADEL's v1 management service.
-pub const MANAGEMENT: &str = "zitadel.management.v1.ManagementService";
+pub const MANAGEMENT: &str = persona_api_grpc::descriptors::SERVICE;
 /// ZITADEL's v2 user service.
-pub const USER_V2: &str = "zitadel.user.v2.UserService";
+pub const USER_V2: &str = persona_api_grpc::descriptors::USER_V2;
 
 const fn route(
     method: &'static str,

@@ -29,25 +29,15 @@ const INTERNAL: i32 = 13;
 /// gRPC code `Unauthenticated`.
 const UNAUTHENTICATED: i32 = 16;
 
-/// The HTTP status of gRPC code `code` (CONTRACT section 4). `stale_precondition` marks
-/// Persona's failed `If-Match`, which is `Aborted` over gRPC but 412 over REST.
+/// The HTTP status of gRPC code `code` (CONTRACT section 4, the table shared with Connect in
+/// [`persona_api_grpc::status::http_status`]). `stale_precondition` marks Persona's failed
+/// `If-Match`, which is `Aborted` over gRPC but 412 over REST.
 #[must_use]
 pub fn http_status(code: i32, stale_precondition: bool) -> StatusCode {
-    match code {
-        1 => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
-        3 | 9 | 11 => StatusCode::BAD_REQUEST,
-        4 => StatusCode::GATEWAY_TIMEOUT,
-        5 => StatusCode::NOT_FOUND,
-        6 => StatusCode::CONFLICT,
-        7 => StatusCode::FORBIDDEN,
-        8 => StatusCode::TOO_MANY_REQUESTS,
-        10 if stale_precondition => StatusCode::PRECONDITION_FAILED,
-        10 => StatusCode::CONFLICT,
-        12 => StatusCode::NOT_IMPLEMENTED,
-        14 => StatusCode::SERVICE_UNAVAILABLE,
-        16 => StatusCode::UNAUTHORIZED,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    if code == 10 && stale_precondition {
+        return StatusCode::PRECONDITION_FAILED;
     }
+    persona_api_grpc::status::http_status(code)
 }
 
 /// Why a REST request failed.

@@ -10,7 +10,6 @@
 
 pub mod body;
 pub mod catalog;
-mod descriptors;
 pub mod error;
 pub mod field_rules;
 mod handlers;
@@ -18,7 +17,6 @@ mod handlers_v2;
 pub mod openapi;
 pub mod reply;
 mod state;
-mod strict;
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -13,9 +13,9 @@
 //! field that the path overrides carries no rule (its value is ignored); its path parameter does.
 
 use crate::catalog::{ROUTES, Route};
-use crate::descriptors::{Descriptors, json_name, strip};
 use crate::error::{BAD_REQUEST_TYPE, ERROR_DETAIL_TYPE};
 use crate::field_rules::{FIELD_RULES, FieldRule, Rule};
+use persona_api_grpc::descriptors::{Descriptors, json_name, strip};
 use persona_domain::auth::Role;
 use persona_domain::rules::Length;
 use prost_types::field_descriptor_proto::{Label, Type};
@@ -23,7 +23,7 @@ use prost_types::{DescriptorProto, FieldDescriptorProto};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-pub use crate::descriptors::SERVICE;
+pub use persona_api_grpc::descriptors::SERVICE;
 
 /// Why the document could not be generated (a defect of the compiled-in descriptors).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

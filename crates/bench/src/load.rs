@@ -31,6 +31,8 @@ pub enum Protocol {
     Grpc,
     /// gRPC-Web (binary) over HTTP/1.1 keep-alive.
     GrpcWeb,
+    /// Connect unary with the JSON codec over HTTP/1.1 keep-alive.
+    Connect,
 }
 
 impl Protocol {
@@ -41,6 +43,7 @@ impl Protocol {
             Self::Rest => "rest",
             Self::Grpc => "grpc",
             Self::GrpcWeb => "grpcweb",
+            Self::Connect => "connect",
         }
     }
 }
@@ -99,7 +102,11 @@ pub enum Target {
 /// One worker's connection.
 enum Client {
     Storage(Service<SeaOrmStore>),
-    Http1 { sender: SendRequest<Full<Bytes>>, web: bool },
+    /// REST, gRPC-Web or Connect, by `protocol`.
+    Http1 {
+        sender: SendRequest<Full<Bytes>>,
+        protocol: Protocol,
+    },
     Grpc(ManagementServiceClient<Channel>),
 }
 
@@ -161,7 +168,29 @@ impl Client {
                     .map_err(|s| BenchError::new(format!("gRPC answered {:?}: {}", s.code(), s.message())))?;
                 response.into_inner().details.map(|d| d.sequence).ok_or_else(|| BenchError::new("gRPC: no details"))
             }
-            Self::Http1 { sender, web: false } => {
+            Self::Http1 { sender, protocol: Protocol::Connect } => {
+                let body = serde_json::to_vec(&grpc_request(&slot.id, v))
+                    .map_err(|e| BenchError::new(format!("Connect request as JSON: {e}")))?;
+                let request = http::Request::post("/zitadel.management.v1.ManagementService/UpdateHumanProfile")
+                    .header("host", "127.0.0.1")
+                    .header("authorization", authorization)
+                    .header("content-type", "application/json")
+                    .header("connect-protocol-version", "1")
+                    .body(Full::new(Bytes::from(body)))
+                    .map_err(|e| BenchError::new(format!("request: {e}")))?;
+                let (status, _, body) = exchange(sender, request).await?;
+                if status != 200 {
+                    let text = String::from_utf8_lossy(&body);
+                    return Err(BenchError::new(format!("Connect answered {status}: {text}")));
+                }
+                let json: serde_json::Value = serde_json::from_slice(&body)
+                    .map_err(|e| BenchError::new(format!("Connect body is not JSON ({e})")))?;
+                json["details"]["sequence"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| BenchError::new(format!("Connect body without details.sequence: {json}")))
+            }
+            Self::Http1 { sender, protocol: Protocol::Rest } => {
                 let body = format!(
                     "{{\"firstName\":\"{}\",\"lastName\":\"{}\",\"nickName\":\"{}\",\"displayName\":\"{}\",\"preferredLanguage\":\"{}\",\"gender\":{}}}",
                     v.first, v.last, v.nick, v.display, v.language, v.gender
@@ -183,7 +212,8 @@ impl Client {
                     .and_then(|s| s.parse().ok())
                     .ok_or_else(|| BenchError::new(format!("REST body without details.sequence: {json}")))
             }
-            Self::Http1 { sender, web: true } => {
+            // gRPC-Web: the other protocol an HTTP/1.1 client is made for.
+            Self::Http1 { sender, .. } => {
                 let encoded = grpc_request(&slot.id, v).encode_to_vec();
                 let length = u32::try_from(encoded.len()).map_err(|_| BenchError::new("message too long"))?;
                 let mut framed = Vec::with_capacity(encoded.len() + 5);
@@ -334,9 +364,9 @@ pub async fn run(
         (Target::Storage(service), Protocol::Storage) => {
             clients.extend((0..concurrency).map(|_| Client::Storage(service.clone())));
         }
-        (Target::Server(address), Protocol::Rest | Protocol::GrpcWeb) => {
+        (Target::Server(address), Protocol::Rest | Protocol::GrpcWeb | Protocol::Connect) => {
             for _ in 0..concurrency {
-                clients.push(Client::Http1 { sender: http1(address).await?, web: protocol == Protocol::GrpcWeb });
+                clients.push(Client::Http1 { sender: http1(address).await?, protocol });
             }
         }
         (Target::Server(address), Protocol::Grpc) => {

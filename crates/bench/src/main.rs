@@ -1,5 +1,6 @@
-//! `persona-bench`: throughput, latency and memory of `UpdateHumanProfile` over REST/JSON, gRPC
-//! and gRPC-Web against the storage limit, and how the cost grows with users and history.
+//! `persona-bench`: throughput, latency and memory of `UpdateHumanProfile` over REST/JSON, gRPC,
+//! gRPC-Web and Connect (JSON) against the storage limit, and how the cost grows with users and
+//! history.
 //!
 //! ```sh
 //! cargo run --release -p persona-bench -- [--quick]
@@ -298,7 +299,7 @@ async fn bench_backend(plan: &Plan, binary: &Path, db: Db) -> Result<BackendRepo
     tokio::time::sleep(Duration::from_millis(500)).await;
     report.idle_rss_mb = server.rss_mb()?;
     let target = Target::Server(server.address.clone());
-    for protocol in [Protocol::Rest, Protocol::Grpc, Protocol::GrpcWeb] {
+    for protocol in [Protocol::Rest, Protocol::Grpc, Protocol::GrpcWeb, Protocol::Connect] {
         for c in CONCURRENCY {
             say!("{name}: {} c={c}", protocol.name());
             server.reset_peak();

@@ -149,10 +149,12 @@ impl BackendReport {
             "rest_rps": round(self.rps(Protocol::Rest)),
             "grpc_rps": round(self.rps(Protocol::Grpc)),
             "grpcweb_rps": round(self.rps(Protocol::GrpcWeb)),
+            "connect_rps": round(self.rps(Protocol::Connect)),
             "p99_ms_c8": {
                 "rest": round2(self.p99_c8(Protocol::Rest)),
                 "grpc": round2(self.p99_c8(Protocol::Grpc)),
                 "grpcweb": round2(self.p99_c8(Protocol::GrpcWeb)),
+                "connect": round2(self.p99_c8(Protocol::Connect)),
             },
             "peak_rss_mb": round2(self.peak_rss_mb),
             "idle_rss_mb": round2(self.idle_rss_mb),

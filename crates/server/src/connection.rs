@@ -273,7 +273,7 @@ where
             // Lets hyper see a RST_STREAM that came with the request before any work is done.
             tokio::task::yield_now().await;
             if shared.flagged.load(Ordering::Acquire) {
-                let protocol = Protocol::of(request.headers());
+                let protocol = Protocol::of(request.headers(), request.uri().path());
                 let message = "This connection is being closed: it reset too many streams";
                 return Ok(refuse(protocol, request.headers().get(CONTENT_TYPE), UNAVAILABLE, message));
             }

@@ -1,16 +1,16 @@
 //! One span per request, one log line when it is answered, and the request metrics.
 //!
-//! The span carries the protocol (`rest`, `grpc`, `grpc-web`), the RPC (or probe path), the
+//! The span carries the protocol (`rest`, `grpc`, `grpc-web`, `connect`), the RPC (or probe path), the
 //! REST route, the org header, the org the request acted in (`resolved_org`, recorded by the
 //! application service once it resolved the default org or the header), the request id (the client's `x-request-id` when it is a sane
 //! token, else a generated one; always sent back in `x-request-id`), and, once the response
 //! body has ended, the result code and the latency. The code is the HTTP status for REST and
-//! the `grpc-status` for gRPC and gRPC-Web; the latter is read inside the gRPC-Web translation
+//! Connect, and the `grpc-status` for gRPC and gRPC-Web; the latter is read inside the gRPC-Web translation
 //! ([`record_grpc_status`]), where it is still a header or trailer.
 //!
 //! A request the client gives up before it is answered (an HTTP/2 `RST_STREAM`, a closed
 //! connection) is dropped by hyper mid-way; it is then recorded with the contract's code for a
-//! cancelled call (`499` for REST, `1` for gRPC) and its in-flight unit is given back all the
+//! cancelled call (`499` for REST and Connect, `1` for gRPC) and its in-flight unit is given back all the
 //! same, so `persona_requests_in_flight` cannot drift.
 //!
 //! Nothing here reads bodies, `authorization` or any other header than the ones named above,
@@ -24,6 +24,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use http_body::{Frame, SizeHint};
+use persona_api_grpc::connect;
 use persona_api_rest::catalog;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -55,17 +56,21 @@ pub enum Protocol {
     Grpc,
     /// gRPC-Web, binary or text.
     GrpcWeb,
+    /// Connect (unary, JSON or binary): a path of a Connect service without a gRPC content type.
+    Connect,
 }
 
 impl Protocol {
-    /// The protocol of a request, by its content type.
+    /// The protocol of a request, by its content type and, for Connect, its path.
     #[must_use]
-    pub fn of(headers: &HeaderMap) -> Self {
+    pub fn of(headers: &HeaderMap, path: &str) -> Self {
         let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
         if content_type.starts_with("application/grpc-web") {
             Self::GrpcWeb
         } else if content_type.starts_with("application/grpc") {
             Self::Grpc
+        } else if connect::is_connect_path(path) {
+            Self::Connect
         } else {
             Self::Rest
         }
@@ -78,6 +83,7 @@ impl Protocol {
             Self::Rest => "rest",
             Self::Grpc => "grpc",
             Self::GrpcWeb => "grpc-web",
+            Self::Connect => "connect",
         }
     }
 }
@@ -99,7 +105,9 @@ fn classify(protocol: Protocol, method: &http::Method, path: &str) -> (String, O
             catalog::ROUTES.iter().find(|r| r.service == MANAGEMENT && r.rpc == method).map(|r| r.rpc.to_owned())
         } else if service == catalog::USER_V2 {
             catalog::ROUTES.iter().find(|r| r.service == service && r.rpc == method).map(catalog::Route::label)
-        } else if OTHER_GRPC_SERVICES.contains(&service) {
+        } else if OTHER_GRPC_SERVICES.contains(&service)
+            || (protocol == Protocol::Connect && connect::SERVICES.contains(&service))
+        {
             Some(format!("{service}/{method}"))
         } else {
             None
@@ -196,8 +204,8 @@ impl Completion {
         let cancelled = self.http_status.is_none();
         let code = match (self.protocol, self.http_status) {
             // The contract's code for a call the client gave up: 1 (Canceled), HTTP 499.
-            (Protocol::Rest, None) => "499".to_owned(),
-            (Protocol::Rest, Some(status)) => status.to_string(),
+            (Protocol::Rest | Protocol::Connect, None) => "499".to_owned(),
+            (Protocol::Rest | Protocol::Connect, Some(status)) => status.to_string(),
             (Protocol::Grpc | Protocol::GrpcWeb, None) => "1".to_owned(),
             (Protocol::Grpc | Protocol::GrpcWeb, Some(_)) => {
                 slot.and_then(GrpcStatusSlot::get).map_or_else(|| "none".to_owned(), |c| c.to_string())
@@ -287,7 +295,7 @@ impl Drop for Watched {
 /// Middleware around everything: span, request id, log line and metrics of each request.
 pub async fn observe(State(metrics): State<Arc<Metrics>>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let protocol = Protocol::of(request.headers());
+    let protocol = Protocol::of(request.headers(), request.uri().path());
     let (rpc, route) = classify(protocol, request.method(), request.uri().path());
     let request_id = client_request_id(request.headers()).unwrap_or_else(new_request_id);
     let org = org_label(request.headers());
@@ -303,7 +311,7 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, mut request: Request, 
         latency_ms = Empty,
     );
     request.headers_mut().insert(REQUEST_ID, request_id.clone());
-    let slot = (protocol != Protocol::Rest).then(GrpcStatusSlot::new);
+    let slot = matches!(protocol, Protocol::Grpc | Protocol::GrpcWeb).then(GrpcStatusSlot::new);
     if let Some(slot) = &slot {
         request.extensions_mut().insert(slot.clone());
     }
@@ -350,6 +358,8 @@ mod tests {
             (Protocol::GrpcWeb, Method::POST, "/grpc.health.v1.Health/Check", "grpc.health.v1.Health/Check"),
             (Protocol::Grpc, Method::POST, "/zitadel.management.v1.ManagementService/Nope", "unmatched"),
             (Protocol::Grpc, Method::POST, "/x.Y/Z", "unmatched"),
+            (Protocol::Connect, Method::POST, "/zitadel.management.v1.ManagementService/AddOrg", "AddOrg"),
+            (Protocol::Connect, Method::POST, "/zitadel.management.v1.ManagementService/Nope", "unmatched"),
         ];
         for (protocol, method, path, label) in table {
             assert_eq!(classify(protocol, &method, path).0, label, "{path}");

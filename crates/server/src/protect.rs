@@ -3,9 +3,9 @@
 //! At most `limits.max_concurrent_requests` requests are handled at once; one more is answered
 //! at once with `Unavailable` (REST 503) instead of waiting in a queue of unbounded length. A
 //! request not answered within `limits.request_timeout_seconds` (or the client's shorter
-//! `grpc-timeout`) is answered with `DeadlineExceeded` (REST 504). Both answers have the
-//! contract's shapes: the JSON error body for REST, `grpc-status` and `grpc-message` for gRPC
-//! and gRPC-Web.
+//! `grpc-timeout`, or Connect's `connect-timeout-ms`) is answered with `DeadlineExceeded` (REST
+//! and Connect 504). Both answers have the contract's shapes: the JSON error body for REST,
+//! Connect's error JSON for Connect, `grpc-status` and `grpc-message` for gRPC and gRPC-Web.
 
 use crate::metrics::Metrics;
 use crate::observe::Protocol;
@@ -14,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, StatusCode};
+use persona_api_grpc::connect::{self, ConnectError};
 use persona_api_rest::error::ApiError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,6 +79,7 @@ fn percent_encode(message: &str) -> String {
 pub fn refuse(protocol: Protocol, content_type: Option<&HeaderValue>, code: i32, message: &str) -> Response {
     match protocol {
         Protocol::Rest => ApiError::Plain { code, message: message.to_owned() }.into_response(),
+        Protocol::Connect => ConnectError::new(code, message).into_response(),
         Protocol::Grpc | Protocol::GrpcWeb => {
             let fallback = HeaderValue::from_static(if protocol == Protocol::Grpc {
                 "application/grpc"
@@ -98,7 +100,7 @@ pub fn refuse(protocol: Protocol, content_type: Option<&HeaderValue>, code: i32,
 
 /// The middleware: sheds load beyond the limit and bounds each request's time.
 pub async fn protect(State(protection): State<Arc<Protection>>, request: Request, next: Next) -> Response {
-    let protocol = Protocol::of(request.headers());
+    let protocol = Protocol::of(request.headers(), request.uri().path());
     let content_type = request.headers().get(CONTENT_TYPE).cloned();
     let Ok(_permit) = protection.permits.clone().try_acquire_owned() else {
         protection.metrics.request_shed();
@@ -110,7 +112,13 @@ pub async fn protect(State(protection): State<Arc<Protection>>, request: Request
             "The server is handling too many requests, please retry later",
         );
     };
-    let limit = grpc_timeout(request.headers()).map_or(protection.timeout, |t| t.min(protection.timeout));
+    // A client's deadline: `grpc-timeout` (gRPC, gRPC-Web) or `connect-timeout-ms` (Connect; an
+    // invalid value is refused by the Connect layer itself).
+    let client = match protocol {
+        Protocol::Connect => connect::timeout(request.headers()).ok().flatten(),
+        _ => grpc_timeout(request.headers()),
+    };
+    let limit = client.map_or(protection.timeout, |t| t.min(protection.timeout));
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -157,5 +165,8 @@ mod tests {
         assert_eq!(grpc.headers()["grpc-status"], "14");
         assert_eq!(grpc.headers()["grpc-message"], "b%C3%BCsy 100%25");
         assert_eq!(grpc.headers()[CONTENT_TYPE], "application/grpc");
+        let connect = refuse(Protocol::Connect, None, DEADLINE_EXCEEDED, "slow");
+        assert_eq!(connect.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(connect.headers()[CONTENT_TYPE], "application/json");
     }
 }

@@ -1,12 +1,15 @@
 //! One listener for everything: requests with a gRPC content type go to the gRPC services
-//! (native and gRPC-Web), all others to REST. From the outside in:
+//! (native and gRPC-Web), other requests to a path `/<pkg>.<Service>/<Method>` of a service
+//! served over Connect ([`persona_api_grpc::connect::SERVICES`]) to Connect, which answers
+//! unknown codecs with 415 and other methods than POST with 405, and all others to REST. From
+//! the outside in:
 //!
 //! 1. CORS, because browser preflights carry no gRPC content type;
 //! 2. [`observe`](crate::observe::observe): span, request id, log line, metrics;
 //! 3. the operator endpoints `/healthz`, `/ready`, `/metrics`, `/openapi.json`, which are
 //!    neither shed nor timed out;
 //! 4. [`protect`](crate::protect::protect): load shedding and the per-request timeout;
-//! 5. the content-type dispatcher to REST or gRPC (with gRPC-Web translation); gRPC with any
+//! 5. the dispatcher to REST, Connect or gRPC (with gRPC-Web translation); gRPC with any
 //!    other codec than protobuf is answered `UNIMPLEMENTED` there.
 
 use crate::config::Config;
@@ -22,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use persona_api_grpc::connect::{self, ConnectConfig};
 use persona_api_grpc::{GrpcConfig, HealthSwitch};
 use persona_api_rest::RestConfig;
 use persona_api_rest::error::ApiError;
@@ -72,7 +76,8 @@ fn unsupported_codec(request: &Request<Body>) -> Option<Response> {
         "Content type {shown} is not supported: Persona speaks gRPC with protobuf messages \
          (application/grpc, application/grpc-web, application/grpc-web-text)"
     );
-    Some(protect::refuse(Protocol::of(request.headers()), Some(content_type), UNIMPLEMENTED, &message))
+    let protocol = Protocol::of(request.headers(), request.uri().path());
+    Some(protect::refuse(protocol, Some(content_type), UNIMPLEMENTED, &message))
 }
 
 /// CORS for browsers: `origins` (as browsers send them) or, for `None`, any origin; never with
@@ -88,6 +93,8 @@ fn cors(origins: Option<Vec<String>>) -> CorsLayer {
         "if-match",
         "x-persona-validate-only",
         "x-request-id",
+        "connect-protocol-version",
+        "connect-timeout-ms",
     ];
     let expose = ["grpc-status", "grpc-message", "grpc-status-details-bin", "etag", "x-request-id"];
     let allow_origin = match origins {
@@ -201,7 +208,7 @@ pub fn openapi_document() -> Result<Bytes, persona_api_rest::openapi::OpenApiErr
     Ok(Bytes::from(document.to_string()))
 }
 
-/// The whole application: CORS, observation, probes, protection, REST, gRPC and gRPC-Web; and
+/// The whole application: CORS, observation, probes, protection, REST, Connect, gRPC and gRPC-Web; and
 /// the switch of the gRPC health service.
 ///
 /// # Errors
@@ -217,11 +224,16 @@ pub async fn app<S: Store>(
         .layer(middleware::from_fn(observe::record_grpc_status))
         .layer(tonic_web::GrpcWebLayer::new());
     let rest = persona_api_rest::router(service.clone(), RestConfig { max_body_bytes: config.limits.max_body_bytes });
+    let connect = connect::router(service.clone(), ConnectConfig { max_body_bytes: config.limits.max_body_bytes });
     let dispatch = tower::service_fn(move |request: Request<Body>| {
-        let (grpc, rest) = (grpc.clone(), rest.clone());
+        let (grpc, rest, connect) = (grpc.clone(), rest.clone(), connect.clone());
         async move {
             let response = if !is_grpc(&request) {
-                rest.oneshot(request).await.into_response()
+                if connect::is_connect_path(request.uri().path()) {
+                    connect.oneshot(request).await.into_response()
+                } else {
+                    rest.oneshot(request).await.into_response()
+                }
             } else if let Some(refusal) = unsupported_codec(&request) {
                 refusal
             } else {

@@ -1,8 +1,8 @@
-//! Protection: load shedding at the concurrency cap (in all three protocols), the per-request
+//! Protection: load shedding at the concurrency cap (in every protocol), the per-request
 //! timeout, the body limit and the connection limit, each set by its configuration key.
 
 use super::held::HeldRequest;
-use crate::calls::{Call, PROTOCOLS, Protocol, invoke};
+use crate::calls::{Call, PROTOCOLS, invoke};
 use crate::harness::Server;
 use bytes::Bytes;
 use serde_json::Value;
@@ -27,7 +27,7 @@ async fn a_saturated_server_sheds_load_in_every_protocol_and_recovers() {
     for protocol in PROTOCOLS {
         let shed = invoke(&server, protocol, &Call::GetMyOrg, &[("authorization", &auth)]).await;
         assert_eq!(shed.outcome.code, 14, "{protocol:?}: Unavailable: {shed:?}");
-        if protocol == Protocol::Rest {
+        if protocol.http_errors() {
             assert_eq!(shed.status, Some(503), "{shed:?}");
             assert!(!shed.outcome.message.is_empty(), "{shed:?}");
         }

@@ -1,22 +1,25 @@
-//! The protobuf descriptors compiled into `persona-api-grpc` ([`FILE_DESCRIPTOR_SET`]), indexed
-//! by full name: what the OpenAPI document is generated from, and what the body decoder reads
-//! to know which JSON members are enums.
+//! The protobuf descriptors compiled into this crate ([`FILE_DESCRIPTOR_SET`]), indexed by full
+//! name: what REST's OpenAPI document is generated from, and what the proto3 JSON decoder
+//! ([`crate::proto_json`], REST and Connect) reads to know which JSON members are enums.
 
-use persona_api_grpc::FILE_DESCRIPTOR_SET;
+use crate::FILE_DESCRIPTOR_SET;
 use prost::Message as _;
 use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorSet};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// The protobuf service of v1's REST routes.
-pub const SERVICE: &str = crate::catalog::MANAGEMENT;
+/// v1's management service, whose methods [`Descriptors::method`] knows (with v2's).
+pub const SERVICE: &str = "zitadel.management.v1.ManagementService";
+/// v2's user service.
+pub const USER_V2: &str = "zitadel.user.v2.UserService";
 
 /// Messages, enums and the service's methods, by full name without the leading dot.
 #[derive(Debug)]
-pub(crate) struct Descriptors {
+pub struct Descriptors {
     messages: HashMap<String, DescriptorProto>,
-    pub(crate) enums: HashMap<String, EnumDescriptorProto>,
-    /// (service, RPC name) → (input type, output type), for the services REST serves.
+    /// Enums, by full name.
+    pub enums: HashMap<String, EnumDescriptorProto>,
+    /// (service, RPC name) → (input type, output type), for [`SERVICE`] and [`USER_V2`].
     methods: HashMap<(String, String), (String, String)>,
 }
 
@@ -25,7 +28,7 @@ impl Descriptors {
     ///
     /// # Errors
     /// The decoder's text when the set does not decode (a build defect).
-    pub(crate) fn shared() -> Result<&'static Self, String> {
+    pub fn shared() -> Result<&'static Self, String> {
         static SHARED: OnceLock<Result<Descriptors, String>> = OnceLock::new();
         SHARED.get_or_init(Self::load).as_ref().map_err(Clone::clone)
     }
@@ -43,7 +46,7 @@ impl Descriptors {
             }
             for service in &file.service {
                 let name = join(package, service.name());
-                if ![crate::catalog::MANAGEMENT, crate::catalog::USER_V2].contains(&name.as_str()) {
+                if ![SERVICE, USER_V2].contains(&name.as_str()) {
                     continue;
                 }
                 for method in &service.method {
@@ -67,17 +70,17 @@ impl Descriptors {
     }
 
     /// Input and output message of `rpc` of `service`.
-    pub(crate) fn method(&self, service: &str, rpc: &str) -> Option<&(String, String)> {
+    pub fn method(&self, service: &str, rpc: &str) -> Option<&(String, String)> {
         self.methods.get(&(service.to_owned(), rpc.to_owned()))
     }
 
     /// The message called `name` (`zitadel.v1.ObjectDetails`).
-    pub(crate) fn message(&self, name: &str) -> Option<&DescriptorProto> {
+    pub fn message(&self, name: &str) -> Option<&DescriptorProto> {
         self.messages.get(name)
     }
 
     /// The map-entry message of a `map<..>` field, if `field` is one.
-    pub(crate) fn map_entry(&self, field: &FieldDescriptorProto) -> Option<&DescriptorProto> {
+    pub fn map_entry(&self, field: &FieldDescriptorProto) -> Option<&DescriptorProto> {
         self.message(strip(field.type_name())).filter(|entry| entry.options.as_ref().is_some_and(|o| o.map_entry()))
     }
 }
@@ -87,12 +90,12 @@ fn join(scope: &str, name: &str) -> String {
 }
 
 /// A type reference without its leading dot: `.zitadel.v1.ObjectDetails` → `zitadel.v1.ObjectDetails`.
-pub(crate) fn strip(type_name: &str) -> &str {
+pub fn strip(type_name: &str) -> &str {
     type_name.strip_prefix('.').unwrap_or(type_name)
 }
 
 /// The proto3 JSON name of a field: its `json_name`, or the lowerCamelCase of its name.
-pub(crate) fn json_name(field: &FieldDescriptorProto) -> String {
+pub fn json_name(field: &FieldDescriptorProto) -> String {
     if !field.json_name().is_empty() {
         return field.json_name().to_owned();
     }

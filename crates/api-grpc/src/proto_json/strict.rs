@@ -18,7 +18,7 @@ use std::fmt;
 /// # Errors
 /// serde_json's error: of category `Data` (`duplicate field "firstName" at line 1 column 30`)
 /// for a repeated key, `Syntax` or `Eof` for text that is not JSON.
-pub(crate) fn parse_unique_keys(body: &[u8]) -> Result<Value, serde_json::Error> {
+pub(super) fn parse_unique_keys(body: &[u8]) -> Result<Value, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = UniqueKeys.deserialize(&mut deserializer)?;
     deserializer.end()?;
@@ -101,7 +101,7 @@ impl<'de> Visitor<'de> for UniqueKeys {
 /// # Errors
 /// `invalid value for enum field profile.gender: "GENDER_NOPE"`: the JSON path of the member
 /// and the name as given.
-pub(crate) fn check_enum_names(descriptors: &Descriptors, message: &str, value: &Value) -> Result<(), String> {
+pub(super) fn check_enum_names(descriptors: &Descriptors, message: &str, value: &Value) -> Result<(), String> {
     walk_message(descriptors, message, value, "")
 }
 
