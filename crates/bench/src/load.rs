@@ -11,6 +11,8 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use persona_api_grpc::pb::zitadel::management::v1::management_service_client::ManagementServiceClient;
 use persona_api_grpc::pb::zitadel::management::v1::{UpdateHumanProfileRequest, UpdateHumanProfileResponse};
+use persona_api_grpc::pb::zitadel::user::v2::user_service_client::UserServiceClient;
+use persona_api_grpc::pb::zitadel::user::v2::{SetHumanProfile, UpdateHumanUserRequest};
 use persona_domain::service::RequestMeta;
 use persona_domain::{Service, UpdateHumanProfileRequest as DomainRequest};
 use persona_storage::SeaOrmStore;
@@ -33,6 +35,8 @@ pub enum Protocol {
     GrpcWeb,
     /// Connect unary with the JSON codec over HTTP/1.1 keep-alive.
     Connect,
+    /// v2's `UpdateHumanUser` over native gRPC (h2c), as ZITADEL's Node SDK calls it.
+    GrpcV2,
 }
 
 impl Protocol {
@@ -44,6 +48,7 @@ impl Protocol {
             Self::Grpc => "grpc",
             Self::GrpcWeb => "grpcweb",
             Self::Connect => "connect",
+            Self::GrpcV2 => "grpc-v2",
         }
     }
 }
@@ -90,6 +95,21 @@ fn grpc_request(id: &str, v: &Values) -> UpdateHumanProfileRequest {
     }
 }
 
+fn v2_request(id: &str, v: &Values) -> UpdateHumanUserRequest {
+    UpdateHumanUserRequest {
+        user_id: id.to_owned(),
+        profile: Some(SetHumanProfile {
+            given_name: v.first.to_owned(),
+            family_name: v.last.to_owned(),
+            nick_name: Some(v.nick.to_owned()),
+            display_name: Some(v.display.to_owned()),
+            preferred_language: Some(v.language.to_owned()),
+            gender: Some(v.gender),
+        }),
+        ..UpdateHumanUserRequest::default()
+    }
+}
+
 /// Where the server is and who calls.
 #[derive(Clone)]
 pub enum Target {
@@ -108,6 +128,7 @@ enum Client {
         protocol: Protocol,
     },
     Grpc(ManagementServiceClient<Channel>),
+    GrpcV2(UserServiceClient<Channel>),
 }
 
 async fn http1(address: &str) -> Result<SendRequest<Full<Bytes>>, BenchError> {
@@ -167,6 +188,16 @@ impl Client {
                     .await
                     .map_err(|s| BenchError::new(format!("gRPC answered {:?}: {}", s.code(), s.message())))?;
                 response.into_inner().details.map(|d| d.sequence).ok_or_else(|| BenchError::new("gRPC: no details"))
+            }
+            Self::GrpcV2(client) => {
+                let mut request = tonic::Request::new(v2_request(&slot.id, v));
+                let value = authorization.parse().map_err(|_| BenchError::new("authorization metadata"))?;
+                request.metadata_mut().insert("authorization", value);
+                let response = client
+                    .update_human_user(request)
+                    .await
+                    .map_err(|s| BenchError::new(format!("gRPC v2 answered {:?}: {}", s.code(), s.message())))?;
+                response.into_inner().details.map(|d| d.sequence).ok_or_else(|| BenchError::new("gRPC v2: no details"))
             }
             Self::Http1 { sender, protocol: Protocol::Connect } => {
                 let body = serde_json::to_vec(&grpc_request(&slot.id, v))
@@ -369,11 +400,16 @@ pub async fn run(
                 clients.push(Client::Http1 { sender: http1(address).await?, protocol });
             }
         }
-        (Target::Server(address), Protocol::Grpc) => {
+        (Target::Server(address), Protocol::Grpc | Protocol::GrpcV2) => {
             // Up to 4 HTTP/2 connections, the workers' streams spread over them.
             let pool = channels(address, concurrency.min(4)).await?;
             for i in 0..concurrency {
-                clients.push(Client::Grpc(ManagementServiceClient::new(pool[i % pool.len()].clone())));
+                let channel = pool[i % pool.len()].clone();
+                clients.push(if protocol == Protocol::Grpc {
+                    Client::Grpc(ManagementServiceClient::new(channel))
+                } else {
+                    Client::GrpcV2(UserServiceClient::new(channel))
+                });
             }
         }
         _ => return Err(BenchError::new("this protocol needs another target")),

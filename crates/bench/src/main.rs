@@ -299,7 +299,7 @@ async fn bench_backend(plan: &Plan, binary: &Path, db: Db) -> Result<BackendRepo
     tokio::time::sleep(Duration::from_millis(500)).await;
     report.idle_rss_mb = server.rss_mb()?;
     let target = Target::Server(server.address.clone());
-    for protocol in [Protocol::Rest, Protocol::Grpc, Protocol::GrpcWeb, Protocol::Connect] {
+    for protocol in [Protocol::Rest, Protocol::Grpc, Protocol::GrpcWeb, Protocol::Connect, Protocol::GrpcV2] {
         for c in CONCURRENCY {
             say!("{name}: {} c={c}", protocol.name());
             server.reset_peak();

@@ -150,11 +150,13 @@ impl BackendReport {
             "grpc_rps": round(self.rps(Protocol::Grpc)),
             "grpcweb_rps": round(self.rps(Protocol::GrpcWeb)),
             "connect_rps": round(self.rps(Protocol::Connect)),
+            "grpc_v2_rps": round(self.rps(Protocol::GrpcV2)),
             "p99_ms_c8": {
                 "rest": round2(self.p99_c8(Protocol::Rest)),
                 "grpc": round2(self.p99_c8(Protocol::Grpc)),
                 "grpcweb": round2(self.p99_c8(Protocol::GrpcWeb)),
                 "connect": round2(self.p99_c8(Protocol::Connect)),
+                "grpc_v2": round2(self.p99_c8(Protocol::GrpcV2)),
             },
             "peak_rss_mb": round2(self.peak_rss_mb),
             "idle_rss_mb": round2(self.idle_rss_mb),
