@@ -16,9 +16,11 @@
 mod callers;
 mod config;
 mod entities;
+mod keys;
 mod lock;
 mod migration;
 mod rows;
+mod search;
 mod stats;
 mod store;
 mod system;
