@@ -21,6 +21,8 @@ mod lock;
 mod migration;
 mod rows;
 mod search;
+#[cfg(test)]
+mod search_plans;
 mod stats;
 mod store;
 mod system;
