@@ -3,13 +3,14 @@
 //! history.
 //!
 //! ```sh
-//! cargo run --release -p persona-bench -- [--quick]
+//! cargo run --release -p persona-bench -- [--quick] [--lookups]
 //! ```
 //!
 //! It builds the release `persona` binary with cargo, runs it on a fresh SQLite database and,
 //! when `PERSONA_TEST_DATABASE_URL` is set, on a fresh PostgreSQL database created beside the
 //! one that URL names, prints a table and writes `target/bench/summary.json`. Any failed
-//! request fails the run (exit code 1). See BENCHMARKS.md.
+//! request fails the run (exit code 1). `--lookups` measures only the `list_users` lookups at
+//! the large user count, without building or starting the server. See BENCHMARKS.md.
 
 /// Progress on stderr, with the seconds since the bench started.
 macro_rules! say {
@@ -20,6 +21,7 @@ macro_rules! say {
 
 mod histogram;
 mod load;
+mod lookup;
 mod report;
 mod seed;
 mod server;
@@ -74,6 +76,8 @@ pub struct Plan {
     pub many_users: usize,
     /// Earlier events of the history user.
     pub history: usize,
+    /// `list_users` lookups measured per kind, with `many_users` in the database.
+    pub lookups: usize,
 }
 
 /// Concurrency levels of every protocol.
@@ -88,6 +92,7 @@ impl Plan {
                 users: 1_000,
                 many_users: 10_000,
                 history: 1_000,
+                lookups: 200,
             }
         } else {
             Self {
@@ -96,6 +101,7 @@ impl Plan {
                 users: 1_000,
                 many_users: 100_000,
                 history: 10_000,
+                lookups: 5_000,
             }
         }
     }
@@ -103,13 +109,15 @@ impl Plan {
 
 fn main() -> ExitCode {
     started();
-    const USAGE: &str = "usage: cargo run --release -p persona-bench -- [--quick] [--seconds N]";
+    const USAGE: &str = "usage: cargo run --release -p persona-bench -- [--quick] [--lookups] [--seconds N]";
     let mut quick = false;
+    let mut lookups_only = false;
     let mut seconds = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
+            "--lookups" => lookups_only = true,
             "--seconds" => match args.next().and_then(|n| n.parse::<f64>().ok()).filter(|n| *n > 0.0 && *n < 3600.0) {
                 Some(n) => seconds = Some(Duration::from_secs_f64(n)),
                 None => {
@@ -119,7 +127,7 @@ fn main() -> ExitCode {
             },
             "-h" | "--help" => {
                 println!(
-                    "{USAGE}\n  --quick      short runs and smaller growth sets (the CI smoke test)\n  --seconds N  recorded seconds per run (default 8; 0.8 with --quick)"
+                    "{USAGE}\n  --quick      short runs and smaller growth sets (the CI smoke test)\n  --lookups    only the list_users lookups (no server)\n  --seconds N  recorded seconds per run (default 8; 0.8 with --quick)"
                 );
                 return ExitCode::SUCCESS;
             }
@@ -144,7 +152,8 @@ fn main() -> ExitCode {
     if let Some(seconds) = seconds {
         plan.timing.measure = seconds;
     }
-    match runtime.block_on(bench(plan)) {
+    let run = if lookups_only { runtime.block_on(lookups(plan)) } else { runtime.block_on(bench(plan)) };
+    match run {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("persona-bench: FAILED: {error}");
@@ -175,6 +184,41 @@ async fn bench(plan: Plan) -> Result<(), BenchError> {
     report::print(&plan, &reports);
     let path = report::write_summary(&summary_dir, &reports)?;
     println!("\nsummary: {}", path.display());
+    Ok(())
+}
+
+/// Only the `list_users` lookups, on fresh databases seeded through the store (no server, so
+/// no admin either: the seeded users' editor and org are made up).
+async fn lookups(plan: Plan) -> Result<(), BenchError> {
+    let admin = seed::Admin {
+        authorization: String::new(),
+        id: persona_domain::ids::UserId::new("bench-admin".to_owned()),
+        org: persona_domain::ids::OrgId::new("bench-org".to_owned()),
+    };
+    let measure = async |name: &'static str, url: &str| -> Result<Vec<lookup::Lookup>, BenchError> {
+        let store = open_store(url).await?;
+        say!("{name}: seeding {} users", plan.many_users);
+        seed::users(&store, &admin, 0, plan.many_users).await?;
+        say!("{name}: {} lookups of each kind", plan.lookups);
+        lookup::run(&store, &admin.org, plan.many_users, plan.lookups).await
+    };
+    let dir = WorkDir::new("lookups")?;
+    let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("persona.db").display());
+    let mut results = vec![("sqlite", measure("sqlite", &sqlite).await?)];
+    match std::env::var("PERSONA_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) {
+        Some(url) => {
+            let database = format!("persona_bench_{}", std::process::id());
+            let (admin_db, created) = create_database(&url, &database).await?;
+            let result = measure("postgres", &created).await;
+            drop_database(&admin_db, &database).await;
+            results.push(("postgres", result?));
+        }
+        None => say!("PERSONA_TEST_DATABASE_URL is not set: PostgreSQL skipped"),
+    }
+    for (name, lookups) in &results {
+        println!("\n== {name} ==");
+        report::print_lookups(lookups);
+    }
     Ok(())
 }
 
@@ -342,7 +386,8 @@ async fn bench_backend(plan: &Plan, binary: &Path, db: Db) -> Result<BackendRepo
         let store = open_store(&url).await?;
         say!("{name}: seeding up to {} users", plan.many_users);
         seed::users(&store, &admin, plan.users, plan.many_users).await?;
-        say!("{name}: seeded");
+        say!("{name}: seeded; {} list_users lookups of each kind", plan.lookups);
+        report.lookups = lookup::run(&store, &admin.org, plan.many_users, plan.lookups).await?;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (mut server, _) = Server::start(&setup).await?;

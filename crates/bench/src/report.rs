@@ -1,6 +1,7 @@
 //! The table, the targets of issue 6 checked against it, and `target/bench/summary.json`.
 
 use crate::load::{Protocol, RunResult};
+use crate::lookup::Lookup;
 use crate::{BenchError, CONCURRENCY, Plan};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
@@ -109,6 +110,8 @@ pub struct BackendReport {
     pub startup_ms: f64,
     /// (users, many users, history events).
     pub sizes: (usize, usize, usize),
+    /// `list_users` lookups with the many users in the database.
+    pub lookups: Vec<Lookup>,
 }
 
 impl BackendReport {
@@ -123,6 +126,7 @@ impl BackendReport {
             idle_rss_mb: 0.0,
             startup_ms: 0.0,
             sizes: (0, 0, 0),
+            lookups: Vec::new(),
         }
     }
 
@@ -163,6 +167,12 @@ impl BackendReport {
             "startup_ms": round2(self.startup_ms),
             "growth_users_ratio": round3(self.growth_ratio("users")),
             "growth_history_ratio": round3(self.growth_ratio("history")),
+            "list_users": self.lookups.iter().map(|l| json!({
+                "lookup": l.what,
+                "users": l.users,
+                "p50_ms": round3(l.ms(0.5)),
+                "p99_ms": round3(l.ms(0.99)),
+            })).collect::<Vec<_>>(),
         })
     }
 
@@ -275,10 +285,26 @@ pub fn print(plan: &Plan, reports: &[BackendReport]) {
                 growth.ratio()
             );
         }
+        print_lookups(&report.lookups);
         println!("targets (issue 6):");
         for (target, measured, holds) in report.targets() {
             println!("  [{}] {target}: {measured}", if holds { "holds" } else { "MISSED" });
         }
+    }
+}
+
+/// Prints the `list_users` lookup lines.
+pub fn print_lookups(lookups: &[Lookup]) {
+    for l in lookups {
+        println!(
+            "list_users by {:<22} with {} users, c=1: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms ({} lookups)",
+            l.what,
+            l.users,
+            l.ms(0.5),
+            l.ms(0.99),
+            l.max_ms(),
+            l.count
+        );
     }
 }
 

@@ -16,9 +16,13 @@
 mod callers;
 mod config;
 mod entities;
+mod keys;
 mod lock;
 mod migration;
 mod rows;
+mod search;
+#[cfg(test)]
+mod search_plans;
 mod stats;
 mod store;
 mod system;

@@ -2,6 +2,7 @@
 //! corrupt, never guessed at.
 
 use crate::entities::{events, instance, memberships, orgs, users};
+use crate::keys::SearchKeys;
 use persona_domain::auth::{Membership, Role};
 use persona_domain::events::{AggregateType, Event, EventPayload};
 use persona_domain::ids::{OrgId, UserId};
@@ -65,7 +66,7 @@ pub(crate) fn user_from_row(row: users::Model) -> Result<User, StoreError> {
     })
 }
 
-/// A domain user as a full row, stamped with `created_at` / `changed_at`.
+/// A domain user as a full row with its search keys, stamped with `created_at` / `changed_at`.
 pub(crate) fn user_to_row(user: &User, created_at: Timestamp, changed_at: Timestamp) -> users::Model {
     let mut row = users::Model {
         id: user.id.as_str().to_owned(),
@@ -87,6 +88,12 @@ pub(crate) fn user_to_row(user: &User, created_at: Timestamp, changed_at: Timest
         machine_name: String::new(),
         machine_description: String::new(),
         access_token_type: 0,
+        first_name_key: String::new(),
+        last_name_key: String::new(),
+        nick_name_key: String::new(),
+        display_name_key: String::new(),
+        email_key: String::new(),
+        phone_key: String::new(),
         sequence: db_sequence(user.sequence),
         created_at: created_at.unix_micros(),
         changed_at: changed_at.unix_micros(),
@@ -113,6 +120,7 @@ pub(crate) fn user_to_row(user: &User, created_at: Timestamp, changed_at: Timest
             row.access_token_type = machine.access_token_type.number();
         }
     }
+    SearchKeys::of_user(user).write_to(&mut row);
     row
 }
 

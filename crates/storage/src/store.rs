@@ -7,6 +7,7 @@ use crate::entities::{events, instance, memberships, orgs, users};
 use crate::lock::SeaOrmLock;
 use crate::migration::Migrator;
 use crate::rows::{db_sequence, event_from_row, instance_from_row, membership_from_row, org_from_row, user_from_row};
+use crate::search;
 use crate::stats::{CommitStats, PoolStats, StorageStats};
 use crate::writer::{self, CommitClock, Job, WriterSettings};
 use persona_domain::auth::{Caller, Membership, TokenHash, TokenRecord};
@@ -20,8 +21,8 @@ use persona_domain::user::{User, UserState};
 use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    AccessMode, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::sync::Arc;
@@ -315,11 +316,32 @@ impl Store for SeaOrmStore {
 
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"), fields(offset = search.offset, limit = search.limit))]
     async fn list_users(&self, search: &UserSearch) -> Result<UserPage, StoreError> {
-        // Every live user, searched by the domain's own rule. The indexed query replaces this.
-        let rows = users::Entity::find().filter(users::Column::State.ne(UserState::Deleted.number()));
-        let rows = rows.all(&self.read).await.map_err(|e| unavailable(&e))?;
-        let users: Vec<User> = rows.into_iter().map(user_from_row).collect::<Result<_, _>>()?;
-        Ok(persona_domain::query::search_in(&users, search))
+        let condition = search::condition(search, self.backend);
+        let page = search::page(search, condition.clone());
+        let rows = page.clone().all(&self.read).await.map_err(|e| unavailable(&e))?;
+        let total = search::total_from_page(search.offset, search.limit, rows.len());
+        let (rows, total) = match total {
+            Some(total) => (rows, total),
+            // The count and the page from one snapshot, so that they agree under concurrent writes.
+            None => {
+                let txn = match self.backend {
+                    Backend::Sqlite => self.read.begin().await,
+                    Backend::Postgres => {
+                        let (level, mode) = (IsolationLevel::RepeatableRead, AccessMode::ReadOnly);
+                        self.read.begin_with_config(Some(level), Some(mode)).await
+                    }
+                }
+                .map_err(|e| unavailable(&e))?;
+                let rows = page.all(&txn).await.map_err(|e| unavailable(&e))?;
+                let counted: Vec<i64> =
+                    search::count(condition).into_tuple().all(&txn).await.map_err(|e| unavailable(&e))?;
+                txn.commit().await.map_err(|e| unavailable(&e))?;
+                let total = counted.first().and_then(|&n| u64::try_from(n).ok());
+                (rows, total.ok_or_else(|| StoreError::Corrupt("a count that is no count".to_owned()))?)
+            }
+        };
+        let users = rows.into_iter().map(user_from_row).collect::<Result<_, _>>()?;
+        Ok(UserPage { total, users })
     }
 
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"), fields(user_id = user.as_str()))]

@@ -45,6 +45,18 @@ pub struct Model {
     pub machine_description: String,
     /// Machine: access token type wire number.
     pub access_token_type: i32,
+    /// Lower-cased first name (empty for machines), for searches that ignore case.
+    pub first_name_key: String,
+    /// Lower-cased last name (empty for machines).
+    pub last_name_key: String,
+    /// Lower-cased nick name (empty for machines).
+    pub nick_name_key: String,
+    /// Lower-cased display name; a machine's lower-cased name.
+    pub display_name_key: String,
+    /// Lower-cased email (empty for machines).
+    pub email_key: String,
+    /// Lower-cased phone (empty without one).
+    pub phone_key: String,
     /// Events of the user so far.
     pub sequence: i64,
     /// First commit time.
