@@ -137,6 +137,7 @@ fn human(n: usize, fields: HumanTexts) -> AggregateChange {
         email_verified: n.is_multiple_of(2),
         phone: phone.map(str::to_owned),
         phone_verified: false,
+        active: n.is_multiple_of(3),
     });
     AggregateChange::create::<User>(&id(n), &org(n), vec![event], Timestamp::from_unix_micros(0)).expect("human").0
 }
