@@ -121,6 +121,7 @@ pub mod service;
 pub mod time;
 pub mod update;
 pub mod user;
+pub mod webhook;
 mod validation;
 
 #[cfg(any(test, feature = "testing"))]
