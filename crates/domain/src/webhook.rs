@@ -95,8 +95,10 @@ pub struct Delivery {
     pub editor: UserId,
     /// What happened.
     pub payload: EventPayload,
-    /// Commit time.
+    /// The event's commit time.
     pub committed_at: Timestamp,
+    /// When the delivery was recorded: the commit time, or the time of a redelivery.
+    pub enqueued_at: Timestamp,
     /// Attempts made before this one.
     pub attempts: u32,
 }
@@ -150,32 +152,34 @@ pub enum OutboxError {
 
 /// The outbox of webhook deliveries (written at commit time by the [`crate::ports::Store`]).
 pub trait Outbox: Clone + Send + Sync + 'static {
-    /// Leases up to `limit` due deliveries for `owner` until `until`: per (endpoint, user) only
-    /// the pending delivery of lowest sequence, and only while no other delivery of that queue
-    /// is leased; never for a disabled endpoint. An expired lease may be taken over.
+    /// Leases up to `limit` due deliveries to `endpoints` for `owner` until `until`: per
+    /// (endpoint, user) only the pending delivery of lowest sequence, and only while no other
+    /// delivery of that queue is leased; never for a disabled endpoint. An expired lease may be
+    /// taken over.
     ///
     /// # Errors
     /// [`OutboxError`].
     fn lease(
         &self,
+        endpoints: &[String],
         owner: &str,
         now: Timestamp,
         until: Timestamp,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Delivery>, OutboxError>> + Send;
 
-    /// Records the outcome of an attempt on a delivery `owner` leased; a lease lost meanwhile
-    /// (it expired and another owner took it) records nothing and answers `false`.
+    /// Records the outcomes of attempts on deliveries `owner` leased, all in one transaction. A
+    /// delivery whose lease was lost meanwhile (it expired and another owner took it) is left
+    /// to its new owner.
     ///
     /// # Errors
     /// [`OutboxError`].
     fn settle(
         &self,
-        delivery: &Delivery,
         owner: &str,
-        outcome: Outcome,
+        settled: &[(Delivery, Outcome)],
         now: Timestamp,
-    ) -> impl Future<Output = Result<bool, OutboxError>> + Send;
+    ) -> impl Future<Output = Result<(), OutboxError>> + Send;
 
     /// Every endpoint that has deliveries or is disabled, with its numbers.
     ///

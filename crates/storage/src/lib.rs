@@ -18,6 +18,7 @@ mod config;
 mod entities;
 mod lock;
 mod migration;
+mod outbox;
 mod rows;
 mod stats;
 mod store;

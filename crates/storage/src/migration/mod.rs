@@ -4,6 +4,7 @@
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m0001_initial;
+mod m0003_webhooks;
 
 pub(crate) use m0001_initial::{MEMBERSHIP_KEY, USER_NAME_KEY};
 
@@ -12,6 +13,6 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration)]
+        vec![Box::new(m0001_initial::Migration), Box::new(m0003_webhooks::Migration)]
     }
 }
