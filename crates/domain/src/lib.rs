@@ -121,8 +121,8 @@ pub mod service;
 pub mod time;
 pub mod update;
 pub mod user;
-pub mod webhook;
 mod validation;
+pub mod webhook;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;

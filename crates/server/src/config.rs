@@ -583,12 +583,11 @@ impl Config {
         copy.database.url = redact_database_url(&self.database.url);
         for webhook in &mut copy.webhooks {
             webhook.url = persona_storage::redact_url(&webhook.url);
-            let hidden = |secrets: &OneOrMany| match secrets {
+            webhook.secret = match &webhook.secret {
                 OneOrMany::None => OneOrMany::None,
                 OneOrMany::One(_) => OneOrMany::One("***".to_owned()),
                 OneOrMany::Many(all) => OneOrMany::Many(vec!["***".to_owned(); all.len()]),
             };
-            webhook.secret = hidden(&webhook.secret);
         }
         copy
     }

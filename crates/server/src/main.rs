@@ -18,8 +18,8 @@ use clap::{Args, Parser, Subcommand};
 use config::Config;
 use metrics::Metrics;
 use persona_domain::auth::Role;
-use persona_domain::ports::Clock as _;
 use persona_domain::language::LanguagePolicy;
+use persona_domain::ports::Clock as _;
 use persona_domain::service::InstanceTokenRequest;
 use persona_domain::{BootstrapConfig, Service, ServiceConfig};
 use persona_storage::{OsRandom, SeaOrmStore, StorageConfig, SystemClock};
@@ -225,11 +225,14 @@ async fn webhooks_command(config: &Config, command: WebhooksCommand) -> Result<(
             let status = store.status().await.map_err(outbox)?;
             let now = SystemClock.now();
             let mut urls: Vec<String> = endpoints.iter().map(|endpoint| endpoint.url.clone()).collect();
-            urls.extend(status.iter().map(|s| s.endpoint.clone()).filter(|url| !config.webhooks.iter().any(|w| &w.url == url)));
+            urls.extend(
+                status.iter().map(|s| s.endpoint.clone()).filter(|url| !config.webhooks.iter().any(|w| &w.url == url)),
+            );
             println!("{:<48} {:>8} {:>14} {:>8}  disabled", "endpoint", "pending", "oldest_pending", "failed");
             for url in urls {
                 let found = status.iter().find(|s| s.endpoint == url);
-                let label = persona_webhooks::Target::parse(&url).map_or_else(|_| persona_storage::redact_url(&url), |t| t.label());
+                let label = persona_webhooks::Target::parse(&url)
+                    .map_or_else(|_| persona_storage::redact_url(&url), |t| t.label());
                 let configured = if endpoints.iter().any(|e| e.url == url) { "" } else { " (not configured)" };
                 let pending = found.map_or(0, |s| s.pending);
                 let oldest = found.and_then(|s| s.oldest_pending).map_or_else(

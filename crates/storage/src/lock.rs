@@ -7,8 +7,8 @@ use crate::callers::{self, CallerCache};
 use crate::stats::CommitStats;
 use crate::writer::{self, CommitClock};
 use persona_domain::ports::{AggregateLock, Commit, Committed, StoreError};
-use sea_orm::DatabaseTransaction;
 use persona_domain::webhook::WebhookEndpoint;
+use sea_orm::DatabaseTransaction;
 use std::sync::Arc;
 use tokio::sync::Notify;
 

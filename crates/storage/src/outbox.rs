@@ -79,7 +79,8 @@ impl SeaOrmStore {
              AND e.aggregate_id = d.user_id AND e.sequence = d.sequence WHERE d.id IN ({})",
             id_list(ids.iter().copied())
         );
-        let rows = self.write_connection().query_all_raw(self.statement(&sql, vec![])).await.map_err(|e| unavailable(&e))?;
+        let rows =
+            self.write_connection().query_all_raw(self.statement(&sql, vec![])).await.map_err(|e| unavailable(&e))?;
         rows.iter().map(delivery_from_row).collect()
     }
 }
@@ -90,8 +91,8 @@ fn delivery_from_row(row: &QueryResult) -> Result<Delivery, OutboxError> {
     let attempts: i32 = row.try_get("", "attempts").map_err(corrupt)?;
     let event_type: String = row.try_get("", "event_type").map_err(corrupt)?;
     let payload: String = row.try_get("", "payload").map_err(corrupt)?;
-    let payload =
-        EventPayload::from_json(&event_type, &payload).map_err(|e| OutboxError::Corrupt(format!("delivery {id}: {e}")))?;
+    let payload = EventPayload::from_json(&event_type, &payload)
+        .map_err(|e| OutboxError::Corrupt(format!("delivery {id}: {e}")))?;
     Ok(Delivery {
         id,
         endpoint: row.try_get("", "endpoint").map_err(corrupt)?,
@@ -161,7 +162,8 @@ impl Outbox for SeaOrmStore {
             .map(|(delivery, _)| delivery.id)
             .collect();
         if !delivered.is_empty() {
-            let sql = format!("DELETE FROM webhook_deliveries WHERE lease_owner = ? AND id IN ({})", id_list(delivered));
+            let sql =
+                format!("DELETE FROM webhook_deliveries WHERE lease_owner = ? AND id IN ({})", id_list(delivered));
             txn.execute_raw(self.statement(&sql, vec![owner.into()])).await.map_err(|e| unavailable(&e))?;
         }
         for (delivery, outcome) in settled {
@@ -269,7 +271,9 @@ impl Outbox for SeaOrmStore {
             count += 1;
         }
         let enable = "UPDATE webhook_endpoints SET disabled_at = NULL WHERE url = ?";
-        txn.execute_raw(self.statement(enable, vec![endpoint.url.as_str().into()])).await.map_err(|e| unavailable(&e))?;
+        txn.execute_raw(self.statement(enable, vec![endpoint.url.as_str().into()]))
+            .await
+            .map_err(|e| unavailable(&e))?;
         txn.commit().await.map_err(|e| unavailable(&e))?;
         self.outbox_parts().signal.notify_one();
         Ok(count)

@@ -492,7 +492,10 @@ fn delivery_rows<'a>(
 const DELIVERIES_PER_INSERT: usize = 500;
 
 /// Appends outbox rows with as few statements as the parameter limits allow.
-async fn insert_deliveries<C: ConnectionTrait>(db: &C, rows: Vec<webhook_deliveries::ActiveModel>) -> Result<(), DbErr> {
+async fn insert_deliveries<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<webhook_deliveries::ActiveModel>,
+) -> Result<(), DbErr> {
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<webhook_deliveries::ActiveModel> = rows.by_ref().take(DELIVERIES_PER_INSERT).collect();

@@ -182,8 +182,8 @@ impl Client {
             let connector = self.tls.as_ref().ok_or_else(|| {
                 SendError::NoRoots(self.roots_error.clone().unwrap_or_else(|| "TLS is not set up".to_owned()))
             })?;
-            let name =
-                ServerName::try_from(target.host.clone()).map_err(|e| SendError::Connect(format!("server name: {e}")))?;
+            let name = ServerName::try_from(target.host.clone())
+                .map_err(|e| SendError::Connect(format!("server name: {e}")))?;
             let stream = connector.connect(name, tcp).await.map_err(|e| SendError::Connect(e.to_string()))?;
             exchange(TokioIo::new(stream), request).await
         } else {

@@ -155,12 +155,8 @@ impl<O: Outbox> Dispatcher<O> {
         }
         let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let (settled, outcomes) = mpsc::unbounded_channel();
-        let settler = tokio::spawn(settle_loop(
-            self.outbox.clone(),
-            Arc::clone(&self.owner),
-            outcomes,
-            Arc::clone(&self.signal),
-        ));
+        let settler =
+            tokio::spawn(settle_loop(self.outbox.clone(), Arc::clone(&self.owner), outcomes, Arc::clone(&self.signal)));
         let mut last_backlog = std::time::Instant::now() - Duration::from_secs(60);
         let mut failing = false;
         while !*stop.borrow() {

@@ -43,13 +43,7 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(WebhookDeliveries::Table)
                     .if_not_exists()
-                    .col(
-                        ColumnDef::new(WebhookDeliveries::Id)
-                            .big_integer()
-                            .not_null()
-                            .auto_increment()
-                            .primary_key(),
-                    )
+                    .col(ColumnDef::new(WebhookDeliveries::Id).big_integer().not_null().auto_increment().primary_key())
                     .col(text(WebhookDeliveries::Endpoint))
                     .col(text(WebhookDeliveries::UserId))
                     .col(big(WebhookDeliveries::Sequence))
