@@ -27,3 +27,4 @@ mod sdk;
 mod secrets;
 mod timestamps;
 mod v2;
+mod webhooks;

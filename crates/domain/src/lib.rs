@@ -122,6 +122,7 @@ pub mod time;
 pub mod update;
 pub mod user;
 mod validation;
+pub mod webhook;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;

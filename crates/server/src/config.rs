@@ -38,6 +38,133 @@ pub struct Config {
     pub tls: TlsConfig,
     /// Which browser origins may call the API (CORS).
     pub cors: CorsConfig,
+    /// Endpoints that receive every committed user event (Standard Webhooks).
+    pub webhooks: Vec<WebhookConfig>,
+    /// How webhooks are delivered, for every endpoint.
+    pub webhook_delivery: WebhookDeliveryConfig,
+}
+
+/// One string or several (`secret = "whsec_..."` or `secret = ["whsec_...", "whsec_..."]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// None given.
+    #[default]
+    None,
+    /// One.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// Every value, in order.
+    #[must_use]
+    pub fn values(&self) -> Vec<String> {
+        match self {
+            Self::None => Vec::new(),
+            Self::One(value) => vec![value.clone()],
+            Self::Many(values) => values.clone(),
+        }
+    }
+
+    fn is_none(&self) -> bool {
+        matches!(self, Self::None)
+    }
+}
+
+/// `[[webhooks]]`: one endpoint.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// `http://` or `https://` URL the events are POSTed to.
+    pub url: String,
+    /// Signing secrets (`whsec_<base64>`); several during a rotation, each signs every message.
+    #[serde(skip_serializing_if = "OneOrMany::is_none")]
+    pub secret: OneOrMany,
+    /// Files holding a secret each (instead of, or besides, `secret`).
+    #[serde(skip_serializing_if = "OneOrMany::is_none")]
+    pub secret_file: OneOrMany,
+    /// Event-type patterns (`user.*`); empty: every user event.
+    pub events: Vec<String>,
+    /// Org ids; empty: every org.
+    pub orgs: Vec<String>,
+}
+
+impl fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &persona_storage::redact_url(&self.url))
+            .field("secret", &"***")
+            .field("secret_file", &self.secret_file)
+            .field("events", &self.events)
+            .field("orgs", &self.orgs)
+            .finish()
+    }
+}
+
+/// `[webhook_delivery]`: retries and timeouts of every endpoint. Fractions of seconds and hours
+/// are accepted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookDeliveryConfig {
+    /// Per attempt.
+    pub timeout_seconds: f64,
+    /// The first wait before a retry; it doubles (with jitter) with each further attempt ...
+    pub first_retry_seconds: f64,
+    /// ... up to this.
+    pub max_retry_seconds: f64,
+    /// Then the delivery is parked as failed.
+    pub max_age_hours: f64,
+}
+
+impl Default for WebhookDeliveryConfig {
+    fn default() -> Self {
+        Self { timeout_seconds: 10.0, first_retry_seconds: 5.0, max_retry_seconds: 3600.0, max_age_hours: 72.0 }
+    }
+}
+
+impl WebhookDeliveryConfig {
+    /// The settings of the delivery loop.
+    #[must_use]
+    pub fn settings(&self) -> persona_webhooks::DeliverySettings {
+        let seconds = |value: f64| Duration::try_from_secs_f64(value).unwrap_or(Duration::from_secs(1));
+        persona_webhooks::DeliverySettings {
+            timeout: seconds(self.timeout_seconds),
+            first_retry: seconds(self.first_retry_seconds),
+            max_retry: seconds(self.max_retry_seconds),
+            max_age: seconds(self.max_age_hours * 3600.0),
+            concurrency: 64,
+            poll: Duration::from_millis(250),
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// The endpoint: URL checked, secrets read and decoded.
+    ///
+    /// # Errors
+    /// A message that names what is wrong, never a secret.
+    pub fn endpoint(&self) -> Result<persona_webhooks::Endpoint, String> {
+        let target = persona_webhooks::Target::parse(&self.url).map_err(|e| format!("url: {e}"))?;
+        let mut secrets = Vec::new();
+        for (index, secret) in self.secret.values().iter().enumerate() {
+            secrets.push(persona_webhooks::Secret::parse(secret).map_err(|e| format!("secret {}: {e}", index + 1))?);
+        }
+        for file in self.secret_file.values() {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("secret_file {file}: {e}"))?;
+            secrets.push(persona_webhooks::Secret::parse(&text).map_err(|e| format!("secret_file {file}: {e}"))?);
+        }
+        if secrets.is_empty() {
+            return Err("secret or secret_file must be set".to_owned());
+        }
+        Ok(persona_webhooks::Endpoint {
+            url: self.url.clone(),
+            target,
+            secrets,
+            filter: persona_domain::webhook::EventFilter { events: self.events.clone(), orgs: self.orgs.clone() },
+        })
+    }
 }
 
 /// Database settings.
@@ -200,6 +327,8 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             tls: TlsConfig::default(),
             cors: CorsConfig::default(),
+            webhooks: Vec::new(),
+            webhook_delivery: WebhookDeliveryConfig::default(),
         }
     }
 }
@@ -422,6 +551,24 @@ impl Config {
             return Err(unusable(key, "must be at least 1"));
         }
         self.cors.origins().map_err(|reason| unusable("cors.allowed_origins", &reason))?;
+        let delivery = &self.webhook_delivery;
+        for (key, value) in [
+            ("webhook_delivery.timeout_seconds", delivery.timeout_seconds),
+            ("webhook_delivery.first_retry_seconds", delivery.first_retry_seconds),
+            ("webhook_delivery.max_retry_seconds", delivery.max_retry_seconds),
+            ("webhook_delivery.max_age_hours", delivery.max_age_hours),
+        ] {
+            if !(value.is_finite() && value > 0.0 && value < 1e9) {
+                return Err(unusable(key, "must be a positive number"));
+            }
+        }
+        let mut urls = BTreeSet::new();
+        for (index, webhook) in self.webhooks.iter().enumerate() {
+            webhook.endpoint().map_err(|reason| unusable(&format!("webhooks.{index}"), &reason))?;
+            if !urls.insert(webhook.url.as_str()) {
+                return Err(unusable(&format!("webhooks.{index}.url"), "another endpoint has the same URL"));
+            }
+        }
         match (&self.tls.cert_path, &self.tls.key_path) {
             (Some(_), None) => Err(unusable("tls.cert_path", "tls.key_path must be set too")),
             (None, Some(_)) => Err(unusable("tls.key_path", "tls.cert_path must be set too")),
@@ -434,6 +581,14 @@ impl Config {
     pub fn redacted(&self) -> Self {
         let mut copy = self.clone();
         copy.database.url = redact_database_url(&self.database.url);
+        for webhook in &mut copy.webhooks {
+            webhook.url = persona_storage::redact_url(&webhook.url);
+            webhook.secret = match &webhook.secret {
+                OneOrMany::None => OneOrMany::None,
+                OneOrMany::One(_) => OneOrMany::One("***".to_owned()),
+                OneOrMany::Many(all) => OneOrMany::Many(vec!["***".to_owned(); all.len()]),
+            };
+        }
         copy
     }
 
@@ -477,6 +632,44 @@ mod tests {
         let printed = config.to_redacted_toml().expect("toml");
         assert!(!printed.contains("s3cret"), "{printed}");
         assert!(printed.contains("postgres://persona:***@db/persona?sslmode=require&password=***"), "{printed}");
+    }
+
+    #[test]
+    fn webhook_secrets_never_show_and_bad_ones_are_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = write(
+            &dir,
+            "persona.toml",
+            "[[webhooks]]\nurl = \"https://hooks:pw@crm.internal/hook\"\nsecret = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\", \"whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"]\nevents = [\"user.*\"]\n[webhook_delivery]\ntimeout_seconds = 2\n",
+        );
+        let config = Config::load(Some(file)).expect("valid");
+        assert_eq!(config.webhooks[0].endpoint().expect("endpoint").secrets.len(), 2);
+        assert!((config.webhook_delivery.timeout_seconds - 2.0).abs() < f64::EPSILON);
+        let printed = config.to_redacted_toml().expect("toml");
+        let debug = format!("{config:?}");
+        for shown in [&printed, &debug] {
+            assert!(!shown.contains("MfKQ9r8") && !shown.contains("AAAAAAAA"), "{shown}");
+            assert!(!shown.contains(":pw@"), "{shown}");
+        }
+        assert!(printed.contains("***"), "{printed}");
+        for (body, complaint) in [
+            ("[[webhooks]]\nurl = \"ftp://x/\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n", "webhooks.0"),
+            ("[[webhooks]]\nurl = \"http://x/\"\nsecret = \"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n", "whsec_"),
+            ("[[webhooks]]\nurl = \"http://x/\"\n", "secret or secret_file"),
+            ("[[webhooks]]\nurl = \"http://x/\"\nsecret_file = \"/nonexistent/hook\"\n", "secret_file"),
+            ("[webhook_delivery]\nmax_age_hours = 0\n", "webhook_delivery.max_age_hours"),
+        ] {
+            let file = write(&dir, "bad.toml", body);
+            let error = Config::load(Some(file)).expect_err("refused").to_string();
+            assert!(error.contains(complaint), "{body}: {error}");
+            assert!(!error.contains("MfKQ9r8"), "{error}");
+        }
+    }
+
+    fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path
     }
 
     #[test]

@@ -19,6 +19,7 @@ use config::Config;
 use metrics::Metrics;
 use persona_domain::auth::Role;
 use persona_domain::language::LanguagePolicy;
+use persona_domain::ports::Clock as _;
 use persona_domain::service::InstanceTokenRequest;
 use persona_domain::{BootstrapConfig, Service, ServiceConfig};
 use persona_storage::{OsRandom, SeaOrmStore, StorageConfig, SystemClock};
@@ -51,6 +52,38 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The webhook outbox, through the database (with the server running or not).
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhooksCommand {
+    /// Per endpoint: deliveries pending, the age of the oldest, deliveries failed, and whether a
+    /// 410 disabled it.
+    Status,
+    /// Enqueue again every event an endpoint receives that was committed since a time, and
+    /// enable the endpoint again if a 410 had disabled it.
+    Redeliver(RedeliverArgs),
+}
+
+#[derive(Debug, Args)]
+struct RedeliverArgs {
+    /// The endpoint's URL, as configured.
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// From this commit time on (RFC 3339, e.g. 2024-05-01T12:00:00Z).
+    #[arg(long, value_name = "TIME", value_parser = parse_rfc3339)]
+    since: persona_domain::time::Timestamp,
+}
+
+/// An RFC 3339 time.
+fn parse_rfc3339(text: &str) -> Result<persona_domain::time::Timestamp, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|time| persona_domain::time::Timestamp::from_unix_micros(time.timestamp_micros()))
+        .map_err(|e| format!("not an RFC 3339 time ({e}); write e.g. 2024-05-01T12:00:00Z"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +167,7 @@ fn main() -> ExitCode {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(&config).await,
             Command::Admin { command: AdminCommand::Token(args) } => admin_token(&config, args).await,
+            Command::Webhooks { command } => webhooks_command(&config, command).await,
             Command::Config => Ok(()),
         }
     });
@@ -161,11 +195,67 @@ async fn connect(config: &Config) -> Result<SeaOrmStore, Failure> {
             .await
             .map_err(|e| Failure::Start(format!("cannot create {}: {e}", parent.display())))?;
     }
+    let webhooks = webhook_endpoints(config)?.iter().map(persona_webhooks::Endpoint::outbox_endpoint).collect();
     let storage = StorageConfig {
         max_connections: config.database.max_connections,
+        webhooks,
         ..StorageConfig::new(config.database.url.clone())
     };
     Ok(SeaOrmStore::connect(&storage).await?)
+}
+
+/// The configured webhook endpoints (checked when the configuration was loaded).
+fn webhook_endpoints(config: &Config) -> Result<Vec<persona_webhooks::Endpoint>, Failure> {
+    config
+        .webhooks
+        .iter()
+        .enumerate()
+        .map(|(index, webhook)| webhook.endpoint().map_err(|e| Failure::Config(format!("webhooks.{index}: {e}"))))
+        .collect()
+}
+
+/// `persona webhooks status` and `persona webhooks redeliver`.
+async fn webhooks_command(config: &Config, command: WebhooksCommand) -> Result<(), Failure> {
+    use persona_domain::webhook::Outbox as _;
+    let store = connect(config).await?;
+    let endpoints = webhook_endpoints(config)?;
+    let outbox = |e: persona_domain::webhook::OutboxError| Failure::Start(e.to_string());
+    match command {
+        WebhooksCommand::Status => {
+            let status = store.status().await.map_err(outbox)?;
+            let now = SystemClock.now();
+            let mut urls: Vec<String> = endpoints.iter().map(|endpoint| endpoint.url.clone()).collect();
+            urls.extend(
+                status.iter().map(|s| s.endpoint.clone()).filter(|url| !config.webhooks.iter().any(|w| &w.url == url)),
+            );
+            println!("{:<48} {:>8} {:>14} {:>8}  disabled", "endpoint", "pending", "oldest_pending", "failed");
+            for url in urls {
+                let found = status.iter().find(|s| s.endpoint == url);
+                let label = persona_webhooks::Target::parse(&url)
+                    .map_or_else(|_| persona_storage::redact_url(&url), |t| t.label());
+                let configured = if endpoints.iter().any(|e| e.url == url) { "" } else { " (not configured)" };
+                let pending = found.map_or(0, |s| s.pending);
+                let oldest = found.and_then(|s| s.oldest_pending).map_or_else(
+                    || "-".to_owned(),
+                    |at| format!("{}s", (now.unix_micros() - at.unix_micros()).max(0) / 1_000_000),
+                );
+                let failed = found.map_or(0, |s| s.failed);
+                let disabled = found
+                    .and_then(|s| s.disabled_at)
+                    .map_or_else(|| "no".to_owned(), |at| format!("yes (410 at {})", persona_webhooks::rfc3339(at)));
+                println!("{:<48} {pending:>8} {oldest:>14} {failed:>8}  {disabled}{configured}", label);
+            }
+        }
+        WebhooksCommand::Redeliver(args) => {
+            let endpoint = endpoints.iter().find(|e| e.url == args.url).ok_or_else(|| {
+                Failure::Config("--url names no configured webhook endpoint ([[webhooks]] url)".to_owned())
+            })?;
+            let count = store.redeliver(&endpoint.outbox_endpoint(), args.since).await.map_err(outbox)?;
+            println!("enqueued {count} deliveries to {} again", endpoint.target.label());
+            tracing::info!(endpoint = %endpoint.target.label(), count, "webhook deliveries enqueued again");
+        }
+    }
+    store.connection().clone().close().await.map_err(|e| Failure::Start(format!("cannot close the database: {e}")))
 }
 
 /// Writes a token with mode 0600, creating the directory if needed; with `fresh`, only into a
@@ -326,7 +416,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let readiness = Arc::new(Readiness::default());
     readiness.check(&service).await;
     let pool_store = store.clone();
+    let webhook_stats = Arc::new(persona_webhooks::WebhookStats::default());
     let ops = serve::Operations {
+        webhooks: Arc::clone(&webhook_stats),
         metrics: metrics.clone(),
         readiness: readiness.clone(),
         storage: Arc::new(move || pool_store.stats()),
@@ -334,6 +426,18 @@ async fn serve(config: Config) -> Result<(), Failure> {
     };
     let (app, health) = serve::app(service.clone(), &config, ops).await.map_err(|e| Failure::Start(e.to_string()))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let endpoints = webhook_endpoints(&config)?;
+    let delivery = (!endpoints.is_empty()).then(|| {
+        tracing::info!(endpoints = endpoints.len(), "delivering webhooks");
+        let dispatcher = persona_webhooks::Dispatcher::new(
+            store.clone(),
+            endpoints,
+            config.webhook_delivery.settings(),
+            webhook_stats,
+            store.outbox_signal(),
+        );
+        tokio::spawn(dispatcher.run(stopped.clone()))
+    });
     let monitor = readiness::spawn_monitor(service, readiness.clone(), health.clone(), stopped);
 
     let tcp = tokio::net::TcpListener::bind(&config.listen)
@@ -357,6 +461,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
     }
     let _ = stop.send(true);
     let _ = monitor.await;
+    if let Some(delivery) = delivery {
+        let _ = delivery.await;
+    }
     if let Err(error) = store.connection().clone().close().await {
         tracing::warn!(%error, "cannot close the database pool");
     }

@@ -253,6 +253,42 @@ fn histogram(out: &mut String, name: &str, help: &str, value: &HistogramSnapshot
     let _ = writeln!(out, "{name}_count {}", value.count);
 }
 
+/// The webhook series: attempts by result, endpoint (scheme, host, port and path: never
+/// credentials or a query) and HTTP status (0: no answer), the backlog, and the lag from commit
+/// to delivery.
+pub fn render_webhooks(out: &mut String, snapshot: &persona_webhooks::stats::Snapshot) {
+    use persona_webhooks::stats::Result as Counted;
+    for (result, help) in [
+        (Counted::Delivered, "Webhook deliveries answered 2xx, by endpoint and status."),
+        (Counted::Retried, "Webhook attempts to be retried (non-2xx, timeout or no connection: code 0)."),
+        (Counted::Failed, "Webhook deliveries parked as failed after webhook_delivery.max_age_hours."),
+        (Counted::Disabled, "Webhook attempts answered 410 Gone, which disable the endpoint."),
+    ] {
+        let name = format!("persona_webhook_{}_total", result.name());
+        header(out, &name, "counter", help);
+        for ((counted, endpoint, code), count) in &snapshot.attempts {
+            if *counted == result {
+                let _ = writeln!(out, "{name}{{endpoint=\"{}\",code=\"{code}\"}} {count}", escape(endpoint));
+            }
+        }
+    }
+    header(out, "persona_webhook_backlog", "gauge", "Webhook deliveries pending, by endpoint.");
+    for (endpoint, pending) in &snapshot.backlog {
+        let _ = writeln!(out, "persona_webhook_backlog{{endpoint=\"{}\"}} {pending}", escape(endpoint));
+    }
+    let name = "persona_webhook_lag_seconds";
+    header(out, name, "histogram", "Time from commit (or redelivery) to delivery, in seconds.");
+    for (endpoint, histogram) in &snapshot.lag {
+        let label = format!("endpoint=\"{}\"", escape(endpoint));
+        for (bound, count) in persona_webhooks::LAG_BOUNDS.iter().zip(histogram.buckets) {
+            let _ = writeln!(out, "{name}_bucket{{{label},le=\"{bound}\"}} {count}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{label},le=\"+Inf\"}} {}", histogram.count);
+        let _ = writeln!(out, "{name}_sum{{{label}}} {}", histogram.sum);
+        let _ = writeln!(out, "{name}_count{{{label}}} {}", histogram.count);
+    }
+}
+
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");

@@ -124,6 +124,8 @@ pub struct Operations {
     pub storage: StorageProbe,
     /// The OpenAPI document, serialized once.
     pub openapi: Bytes,
+    /// Webhook delivery numbers.
+    pub webhooks: Arc<persona_webhooks::WebhookStats>,
 }
 
 struct Probes<S> {
@@ -166,7 +168,8 @@ async fn healthz() -> Response {
 }
 
 async fn scrape<S: Store>(State(probes): State<Probes<S>>) -> Response {
-    let text = probes.ops.metrics.render(&(probes.ops.storage)(), probes.ops.readiness.is_ready());
+    let mut text = probes.ops.metrics.render(&(probes.ops.storage)(), probes.ops.readiness.is_ready());
+    crate::metrics::render_webhooks(&mut text, &probes.ops.webhooks.snapshot());
     let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], text)
         .into_response()

@@ -1,5 +1,6 @@
 //! How to reach the database, and how durable commits are.
 
+use persona_domain::webhook::WebhookEndpoint;
 use std::fmt;
 use std::time::Duration;
 
@@ -35,6 +36,9 @@ pub struct StorageConfig {
     /// the same database (a revoked token, a removed user, a changed membership) take effect
     /// here within this bound. Zero turns the cache off.
     pub caller_cache_ttl: Duration,
+    /// The webhook endpoints: every commit records, in its own transaction, one outbox
+    /// delivery per user event and endpoint whose filter lets it through.
+    pub webhooks: Vec<WebhookEndpoint>,
 }
 
 impl StorageConfig {
@@ -50,6 +54,7 @@ impl StorageConfig {
             max_batch: 256,
             schema: None,
             caller_cache_ttl: Duration::from_secs(1),
+            webhooks: Vec::new(),
         }
     }
 
@@ -99,6 +104,7 @@ impl fmt::Debug for StorageConfig {
             .field("max_batch", &self.max_batch)
             .field("schema", &self.schema)
             .field("caller_cache_ttl", &self.caller_cache_ttl)
+            .field("webhooks", &self.webhooks.len())
             .finish()
     }
 }

@@ -19,6 +19,7 @@ mod entities;
 mod keys;
 mod lock;
 mod migration;
+mod outbox;
 mod rows;
 mod search;
 #[cfg(test)]

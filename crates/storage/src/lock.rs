@@ -7,8 +7,10 @@ use crate::callers::{self, CallerCache};
 use crate::stats::CommitStats;
 use crate::writer::{self, CommitClock};
 use persona_domain::ports::{AggregateLock, Commit, Committed, StoreError};
+use persona_domain::webhook::WebhookEndpoint;
 use sea_orm::DatabaseTransaction;
 use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// The lock [`crate::SeaOrmStore`] hands out: dropping it rolls its transaction back.
 pub struct SeaOrmLock {
@@ -16,6 +18,14 @@ pub struct SeaOrmLock {
     clock: Arc<CommitClock>,
     callers: Arc<CallerCache>,
     stats: Arc<CommitStats>,
+    outbox: Outbox,
+}
+
+/// What a locked commit needs to record webhook deliveries.
+#[derive(Clone)]
+pub(crate) struct Outbox {
+    pub(crate) webhooks: Arc<[WebhookEndpoint]>,
+    pub(crate) signal: Arc<Notify>,
 }
 
 impl SeaOrmLock {
@@ -24,8 +34,9 @@ impl SeaOrmLock {
         clock: Arc<CommitClock>,
         callers: Arc<CallerCache>,
         stats: Arc<CommitStats>,
+        outbox: Outbox,
     ) -> Self {
-        Self { txn, clock, callers, stats }
+        Self { txn, clock, callers, stats, outbox }
     }
 }
 
@@ -50,7 +61,10 @@ impl AggregateLock for SeaOrmLock {
         let started = std::time::Instant::now();
         let affects_callers = callers::affects_callers(&commit);
         let at = self.clock.stamp();
-        let result = writer::commit_in(self.txn, &commit, at).await.map(|()| Committed { at });
+        let result = writer::commit_in(self.txn, &commit, at, &self.outbox.webhooks).await.map(|()| Committed { at });
+        if result.is_ok() && !self.outbox.webhooks.is_empty() {
+            self.outbox.signal.notify_one();
+        }
         self.stats.commit_ended(started.elapsed(), &result);
         // As for the queued commits: whatever the outcome, before anyone hears of it.
         if affects_callers {

@@ -4,7 +4,7 @@
 use crate::callers::{self, CallerCache};
 use crate::config::{Backend, StorageConfig, redact_url};
 use crate::entities::{events, instance, memberships, orgs, users};
-use crate::lock::SeaOrmLock;
+use crate::lock::{self, SeaOrmLock};
 use crate::migration::Migrator;
 use crate::rows::{db_sequence, event_from_row, instance_from_row, membership_from_row, org_from_row, user_from_row};
 use crate::search;
@@ -27,7 +27,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 /// Why the store could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +61,7 @@ pub struct SeaOrmStore {
     callers: Arc<CallerCache>,
     clock: Arc<CommitClock>,
     stats: Arc<CommitStats>,
+    outbox: lock::Outbox,
 }
 
 impl std::fmt::Debug for SeaOrmStore {
@@ -192,12 +193,19 @@ impl SeaOrmStore {
                 (pool.clone(), pool, config.writers.unwrap_or(4))
             }
         };
-        let settings = WriterSettings { workers, max_batch: config.max_batch, sqlite: backend == Backend::Sqlite };
+        let outbox = lock::Outbox { webhooks: config.webhooks.clone().into(), signal: Arc::new(Notify::new()) };
+        let settings = WriterSettings {
+            workers,
+            max_batch: config.max_batch,
+            sqlite: backend == Backend::Sqlite,
+            webhooks: Arc::clone(&outbox.webhooks),
+            outbox_signal: Arc::clone(&outbox.signal),
+        };
         let clock = Arc::new(CommitClock::default());
         let stats = Arc::new(CommitStats::default());
         let commits = writer::spawn(write.clone(), &settings, Arc::clone(&clock), Arc::clone(&stats));
         let callers = Arc::new(CallerCache::new(config.caller_cache_ttl));
-        Ok(Self { read, write, commits, backend, callers, clock, stats })
+        Ok(Self { read, write, commits, backend, callers, clock, stats, outbox })
     }
 
     /// Which database this store uses.
@@ -247,7 +255,13 @@ impl SeaOrmStore {
     }
 
     fn hold(&self, txn: DatabaseTransaction) -> SeaOrmLock {
-        SeaOrmLock::new(txn, Arc::clone(&self.clock), Arc::clone(&self.callers), Arc::clone(&self.stats))
+        SeaOrmLock::new(
+            txn,
+            Arc::clone(&self.clock),
+            Arc::clone(&self.callers),
+            Arc::clone(&self.stats),
+            self.outbox.clone(),
+        )
     }
 
     /// The commit queue, the batches, commit latency, lost races and the pools, now.
@@ -270,6 +284,16 @@ impl SeaOrmStore {
             conflicts: self.stats.conflicts.load(std::sync::atomic::Ordering::Relaxed),
             pools,
         }
+    }
+
+    /// The pool writes go through.
+    pub(crate) fn write_connection(&self) -> &DatabaseConnection {
+        &self.write
+    }
+
+    /// The webhook endpoints and the signal of new deliveries.
+    pub(crate) fn outbox_parts(&self) -> &lock::Outbox {
+        &self.outbox
     }
 
     /// The read connection pool (for tests and tools that inspect the tables).

@@ -2,7 +2,7 @@
 //! updates share one durable sync. Each commit still succeeds or fails on its own: its
 //! sequence guard decides, and commits that may hit a unique index run inside a savepoint.
 
-use crate::entities::{events, instance, memberships, orgs, tokens, users};
+use crate::entities::{events, instance, memberships, orgs, tokens, users, webhook_deliveries};
 use crate::migration::{MEMBERSHIP_KEY, USER_NAME_KEY};
 use crate::rows::{db_sequence, membership_to_row, org_to_row, user_to_row};
 use crate::stats::CommitStats;
@@ -11,6 +11,7 @@ use persona_domain::ports::{
     AggregateChange, AggregateState, Commit, Committed, INSTANCE_ID, SideEffect, StoreError, UniqueKey,
 };
 use persona_domain::time::Timestamp;
+use persona_domain::webhook::{WebhookEndpoint, endpoints_for};
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
@@ -18,7 +19,7 @@ use sea_orm::{
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 /// One queued commit and where its result goes.
 pub(crate) struct Job {
@@ -31,6 +32,10 @@ pub(crate) struct WriterSettings {
     pub(crate) workers: usize,
     pub(crate) max_batch: usize,
     pub(crate) sqlite: bool,
+    /// The webhook endpoints whose deliveries each commit records in its outbox.
+    pub(crate) webhooks: Arc<[WebhookEndpoint]>,
+    /// Woken after a commit that recorded deliveries.
+    pub(crate) outbox_signal: Arc<Notify>,
 }
 
 /// Commit times of one process: each later than every earlier one, shared by the commit
@@ -78,6 +83,8 @@ pub(crate) fn spawn(
         sqlite: settings.sqlite,
         clock,
         stats,
+        webhooks: Arc::clone(&settings.webhooks),
+        outbox_signal: Arc::clone(&settings.outbox_signal),
     });
     for _ in 0..settings.workers.max(1) {
         let worker = Arc::clone(&shared);
@@ -93,6 +100,8 @@ struct Worker {
     sqlite: bool,
     clock: Arc<CommitClock>,
     stats: Arc<CommitStats>,
+    webhooks: Arc<[WebhookEndpoint]>,
+    outbox_signal: Arc<Notify>,
 }
 
 /// A commit's own outcome inside a batch (an `Err(DbErr)` around it fails the whole batch).
@@ -132,6 +141,9 @@ impl Worker {
         let outcome = self.write(&commits, at).await;
         match outcome {
             Ok(results) => {
+                if !self.webhooks.is_empty() {
+                    self.outbox_signal.notify_one();
+                }
                 for (job, result) in batch.into_iter().zip(results) {
                     let _ = job.reply.send(result.map(|()| Committed { at }));
                 }
@@ -151,6 +163,9 @@ impl Worker {
                     let at = self.stamp();
                     let result = match self.write(&[&job.commit], at).await {
                         Ok(mut results) => {
+                            if !self.webhooks.is_empty() {
+                                self.outbox_signal.notify_one();
+                            }
                             results.pop().unwrap_or(Err(StoreError::Conflict)).map(|()| Committed { at })
                         }
                         Err(failure) => Err(failure.into_store_error()),
@@ -177,12 +192,13 @@ impl Worker {
     async fn write_until_commit(&self, commits: &[&Commit], at: Timestamp) -> Result<Written, DbErr> {
         let txn = self.db.begin_with_options(write_options(self.sqlite)).await?;
         let mut results = Vec::with_capacity(commits.len());
-        // Events of commits without a savepoint, appended together at the end of the batch.
-        let mut deferred = Vec::new();
+        // Events and deliveries of commits without a savepoint, appended together at the end of
+        // the batch.
+        let mut deferred = Deferred::default();
         for commit in commits {
             let result = if needs_savepoint(commit) {
                 let savepoint = txn.begin().await?;
-                match apply(&savepoint, commit, at, None).await {
+                match apply(&savepoint, commit, at, &self.webhooks, None).await {
                     Ok(Ok(())) => {
                         savepoint.commit().await?;
                         Ok(())
@@ -200,11 +216,12 @@ impl Worker {
                     },
                 }
             } else {
-                apply(&txn, commit, at, Some(&mut deferred)).await?
+                apply(&txn, commit, at, &self.webhooks, Some(&mut deferred)).await?
             };
             results.push(result);
         }
-        insert_events(&txn, deferred).await?;
+        insert_events(&txn, deferred.events).await?;
+        insert_deliveries(&txn, deferred.deliveries).await?;
         Ok(Written { txn, results })
     }
 }
@@ -239,8 +256,13 @@ impl WriteFailure {
 
 /// Writes one commit in `txn` (a transaction of its own, holding a lock) and ends it: committed
 /// when every guard held, rolled back otherwise.
-pub(crate) async fn commit_in(txn: DatabaseTransaction, commit: &Commit, at: Timestamp) -> Result<(), StoreError> {
-    let outcome = apply(&txn, commit, at, None).await;
+pub(crate) async fn commit_in(
+    txn: DatabaseTransaction,
+    commit: &Commit,
+    at: Timestamp,
+    webhooks: &[WebhookEndpoint],
+) -> Result<(), StoreError> {
+    let outcome = apply(&txn, commit, at, webhooks, None).await;
     let rejected = match outcome {
         Ok(Ok(())) => return txn.commit().await.map_err(|error| StoreError::Uncertain(error.to_string())),
         Ok(Err(rejected)) => rejected,
@@ -293,21 +315,38 @@ fn classify(error: &DbErr) -> StoreError {
     rejection(error).unwrap_or_else(|| StoreError::Unavailable(error.to_string()))
 }
 
-/// Writes one commit. Its events go into `deferred` when given (the caller appends them before
-/// the transaction ends), else they are appended at once.
+/// Rows of a batch's commits appended together before the transaction ends.
+#[derive(Default)]
+struct Deferred {
+    events: Vec<events::ActiveModel>,
+    deliveries: Vec<webhook_deliveries::ActiveModel>,
+}
+
+/// Writes one commit: its rows, its events, and the outbox's deliveries of its user events to
+/// the `webhooks` whose filters let them through, all in `db`'s transaction. Events and
+/// deliveries go into `deferred` when given (the caller appends them before the transaction
+/// ends), else they are appended at once.
 async fn apply<C: ConnectionTrait>(
     db: &C,
     commit: &Commit,
     at: Timestamp,
-    mut deferred: Option<&mut Vec<events::ActiveModel>>,
+    webhooks: &[WebhookEndpoint],
+    mut deferred: Option<&mut Deferred>,
 ) -> Result<ItemResult, DbErr> {
     for change in &commit.changes {
         if !put_state(db, change, at).await? {
             return Ok(Err(StoreError::Conflict));
         }
+        let deliveries = delivery_rows(change, at, webhooks);
         match deferred.as_deref_mut() {
-            Some(pending) => pending.extend(event_rows(commit, change, at)),
-            None => insert_events(db, event_rows(commit, change, at).collect()).await?,
+            Some(pending) => {
+                pending.events.extend(event_rows(commit, change, at));
+                pending.deliveries.extend(deliveries);
+            }
+            None => {
+                insert_events(db, event_rows(commit, change, at).collect()).await?;
+                insert_deliveries(db, deliveries.collect()).await?;
+            }
         }
     }
     for effect in &commit.side_effects {
@@ -414,6 +453,55 @@ fn event_rows<'a>(
         resource_owner: sea_orm::ActiveValue::Set(owner.to_owned()),
         created_at: sea_orm::ActiveValue::Set(at.unix_micros()),
     })
+}
+
+/// The outbox rows of one aggregate change: for each user event, one per endpoint that wants it.
+fn delivery_rows<'a>(
+    change: &'a AggregateChange,
+    at: Timestamp,
+    webhooks: &'a [WebhookEndpoint],
+) -> impl Iterator<Item = webhook_deliveries::ActiveModel> + 'a {
+    let user = match &change.state {
+        AggregateState::User(user) if !webhooks.is_empty() => Some(user),
+        _ => None,
+    };
+    user.into_iter().flat_map(move |user| {
+        (1..).zip(&change.events).flat_map(move |(offset, payload)| {
+            endpoints_for(webhooks, payload, &user.org_id).map(move |endpoint| {
+                use sea_orm::ActiveValue::{NotSet, Set};
+                webhook_deliveries::ActiveModel {
+                    id: NotSet,
+                    endpoint: Set(endpoint.url.clone()),
+                    user_id: Set(user.id.as_str().to_owned()),
+                    sequence: Set(db_sequence(change.expected_sequence + offset)),
+                    org_id: Set(user.org_id.as_str().to_owned()),
+                    state: Set(0),
+                    attempts: Set(0),
+                    next_attempt_at: Set(at.unix_micros()),
+                    leased_until: Set(0),
+                    lease_owner: Set(String::new()),
+                    last_status: Set(0),
+                    created_at: Set(at.unix_micros()),
+                }
+            })
+        })
+    })
+}
+
+/// Most delivery rows in one INSERT: 11 values each stays below every backend's limit.
+const DELIVERIES_PER_INSERT: usize = 500;
+
+/// Appends outbox rows with as few statements as the parameter limits allow.
+async fn insert_deliveries<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<webhook_deliveries::ActiveModel>,
+) -> Result<(), DbErr> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<webhook_deliveries::ActiveModel> = rows.by_ref().take(DELIVERIES_PER_INSERT).collect();
+        webhook_deliveries::Entity::insert_many(chunk).exec_without_returning(db).await?;
+    }
+    Ok(())
 }
 
 /// Most event rows in one INSERT: 8 values each stays below every backend's parameter limit.

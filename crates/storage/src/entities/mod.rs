@@ -6,3 +6,4 @@ pub mod memberships;
 pub mod orgs;
 pub mod tokens;
 pub mod users;
+pub mod webhook_deliveries;

@@ -1,0 +1,281 @@
+//! The webhook outbox on SeaORM: [`Outbox`] for [`SeaOrmStore`]. Deliveries are written by the
+//! commits themselves (`writer`); here they are leased, settled, counted and enqueued again.
+//!
+//! Leasing takes, per (endpoint, user) queue, only the pending delivery of lowest sequence, and
+//! only while no other delivery of that queue is leased, so that a user's events reach an
+//! endpoint in order whichever instance sends them. On PostgreSQL the candidates are locked
+//! with `FOR UPDATE SKIP LOCKED`, so two instances never lease the same row; on SQLite the
+//! single statement runs under the database's one write lock. A lease expires: a crashed
+//! instance's deliveries are taken over once it has.
+
+use crate::config::Backend;
+use crate::store::SeaOrmStore;
+use persona_domain::events::EventPayload;
+use persona_domain::ids::{OrgId, UserId};
+use persona_domain::time::Timestamp;
+use persona_domain::webhook::{Delivery, EndpointStatus, Outbox, OutboxError, Outcome, WebhookEndpoint};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, TransactionTrait, Value};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Delivery states as stored.
+const PENDING: i32 = 0;
+const FAILED: i32 = 2;
+
+fn unavailable(error: &DbErr) -> OutboxError {
+    OutboxError::Unavailable(error.to_string())
+}
+
+fn corrupt(error: DbErr) -> OutboxError {
+    OutboxError::Corrupt(error.to_string())
+}
+
+/// `ids` as a SQL list (they are integers read from the database, never text from outside).
+fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+    let mut list = String::new();
+    for (index, id) in ids.into_iter().enumerate() {
+        if index > 0 {
+            list.push(',');
+        }
+        let _ = write!(list, "{id}");
+    }
+    list
+}
+
+impl SeaOrmStore {
+    /// `sql` with `?` placeholders, numbered `$n` for PostgreSQL.
+    fn statement(&self, sql: &str, values: Vec<Value>) -> Statement {
+        let sql = match self.backend() {
+            Backend::Sqlite => sql.to_owned(),
+            Backend::Postgres => {
+                let mut numbered = String::with_capacity(sql.len() + 8);
+                let mut n = 0;
+                for c in sql.chars() {
+                    if c == '?' {
+                        n += 1;
+                        let _ = write!(numbered, "${n}");
+                    } else {
+                        numbered.push(c);
+                    }
+                }
+                numbered
+            }
+        };
+        Statement::from_sql_and_values(self.write_connection().get_database_backend(), sql, values)
+    }
+
+    /// Wakes whoever waits for new deliveries ([`SeaOrmStore::outbox_signal`]) after a commit
+    /// recorded some.
+    #[must_use]
+    pub fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        std::sync::Arc::clone(&self.outbox_parts().signal)
+    }
+
+    async fn leased(&self, ids: &[i64]) -> Result<Vec<Delivery>, OutboxError> {
+        let sql = format!(
+            "SELECT d.id, d.endpoint, d.user_id, d.sequence, d.org_id, d.attempts, d.created_at, \
+             e.event_type, e.payload, e.editor_id, e.created_at AS committed_at \
+             FROM webhook_deliveries d JOIN events e ON e.aggregate_type = 'user' \
+             AND e.aggregate_id = d.user_id AND e.sequence = d.sequence WHERE d.id IN ({})",
+            id_list(ids.iter().copied())
+        );
+        let rows =
+            self.write_connection().query_all_raw(self.statement(&sql, vec![])).await.map_err(|e| unavailable(&e))?;
+        rows.iter().map(delivery_from_row).collect()
+    }
+}
+
+fn delivery_from_row(row: &QueryResult) -> Result<Delivery, OutboxError> {
+    let id: i64 = row.try_get("", "id").map_err(corrupt)?;
+    let sequence: i64 = row.try_get("", "sequence").map_err(corrupt)?;
+    let attempts: i32 = row.try_get("", "attempts").map_err(corrupt)?;
+    let event_type: String = row.try_get("", "event_type").map_err(corrupt)?;
+    let payload: String = row.try_get("", "payload").map_err(corrupt)?;
+    let payload = EventPayload::from_json(&event_type, &payload)
+        .map_err(|e| OutboxError::Corrupt(format!("delivery {id}: {e}")))?;
+    Ok(Delivery {
+        id,
+        endpoint: row.try_get("", "endpoint").map_err(corrupt)?,
+        user_id: UserId::new(row.try_get::<String>("", "user_id").map_err(corrupt)?),
+        sequence: u64::try_from(sequence).map_err(|_| OutboxError::Corrupt(format!("delivery {id}: sequence")))?,
+        org_id: OrgId::new(row.try_get::<String>("", "org_id").map_err(corrupt)?),
+        editor: UserId::new(row.try_get::<String>("", "editor_id").map_err(corrupt)?),
+        payload,
+        committed_at: Timestamp::from_unix_micros(row.try_get("", "committed_at").map_err(corrupt)?),
+        enqueued_at: Timestamp::from_unix_micros(row.try_get("", "created_at").map_err(corrupt)?),
+        attempts: u32::try_from(attempts).unwrap_or(0),
+    })
+}
+
+impl Outbox for SeaOrmStore {
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    async fn lease(
+        &self,
+        endpoints: &[String],
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, OutboxError> {
+        if endpoints.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted = vec!["?"; endpoints.len()].join(", ");
+        let lock = match self.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE webhook_deliveries SET leased_until = ?, lease_owner = ? WHERE leased_until < ? AND id IN (\
+             SELECT d.id FROM webhook_deliveries d \
+             WHERE d.state = {PENDING} AND d.endpoint IN ({wanted}) AND d.next_attempt_at <= ? AND d.leased_until < ? \
+             AND NOT EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.url = d.endpoint AND w.disabled_at IS NOT NULL) \
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint = d.endpoint \
+             AND p.user_id = d.user_id AND p.state = {PENDING} AND p.id <> d.id \
+             AND (p.sequence < d.sequence OR (p.sequence = d.sequence AND p.id < d.id) OR p.leased_until >= ?)) \
+             ORDER BY d.next_attempt_at, d.id LIMIT ?{lock}) RETURNING id"
+        );
+        let now = now.unix_micros();
+        let mut values: Vec<Value> = vec![until.unix_micros().into(), owner.into(), now.into()];
+        values.extend(endpoints.iter().map(|url| Value::from(url.as_str())));
+        values.extend([now.into(), now.into(), now.into(), i64::from(limit).into()]);
+        let rows =
+            self.write_connection().query_all_raw(self.statement(&sql, values)).await.map_err(|e| unavailable(&e))?;
+        let ids: Vec<i64> = rows.iter().map(|row| row.try_get("", "id")).collect::<Result<_, _>>().map_err(corrupt)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut deliveries = self.leased(&ids).await?;
+        deliveries.sort_by_key(|delivery| delivery.id);
+        Ok(deliveries)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"), fields(settled = settled.len()))]
+    async fn settle(&self, owner: &str, settled: &[(Delivery, Outcome)], now: Timestamp) -> Result<(), OutboxError> {
+        if settled.is_empty() {
+            return Ok(());
+        }
+        let txn = self.write_connection().begin().await.map_err(|e| unavailable(&e))?;
+        let delivered: Vec<i64> = settled
+            .iter()
+            .filter(|(_, outcome)| *outcome == Outcome::Delivered)
+            .map(|(delivery, _)| delivery.id)
+            .collect();
+        if !delivered.is_empty() {
+            let sql =
+                format!("DELETE FROM webhook_deliveries WHERE lease_owner = ? AND id IN ({})", id_list(delivered));
+            txn.execute_raw(self.statement(&sql, vec![owner.into()])).await.map_err(|e| unavailable(&e))?;
+        }
+        for (delivery, outcome) in settled {
+            let (sql, values): (&str, Vec<Value>) = match *outcome {
+                Outcome::Delivered => continue,
+                Outcome::Retry { at, status } => (
+                    "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, leased_until = 0, \
+                     last_status = ? WHERE id = ? AND lease_owner = ?",
+                    vec![at.unix_micros().into(), i32::from(status).into(), delivery.id.into(), owner.into()],
+                ),
+                Outcome::Parked { status } => (
+                    "UPDATE webhook_deliveries SET attempts = attempts + 1, state = 2, leased_until = 0, \
+                     last_status = ? WHERE id = ? AND lease_owner = ?",
+                    vec![i32::from(status).into(), delivery.id.into(), owner.into()],
+                ),
+                Outcome::Gone => {
+                    let upsert = "INSERT INTO webhook_endpoints (url, disabled_at, disabled_status) VALUES (?, ?, 410) \
+                                  ON CONFLICT (url) DO UPDATE SET disabled_at = excluded.disabled_at, disabled_status = 410";
+                    let values = vec![delivery.endpoint.as_str().into(), now.unix_micros().into()];
+                    txn.execute_raw(self.statement(upsert, values)).await.map_err(|e| unavailable(&e))?;
+                    (
+                        "UPDATE webhook_deliveries SET attempts = attempts + 1, leased_until = 0, last_status = 410 \
+                         WHERE id = ? AND lease_owner = ?",
+                        vec![delivery.id.into(), owner.into()],
+                    )
+                }
+            };
+            txn.execute_raw(self.statement(sql, values)).await.map_err(|e| unavailable(&e))?;
+        }
+        txn.commit().await.map_err(|e| unavailable(&e))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    async fn status(&self) -> Result<Vec<EndpointStatus>, OutboxError> {
+        let sql = format!(
+            "SELECT endpoint, CAST(SUM(CASE WHEN state = {PENDING} THEN 1 ELSE 0 END) AS BIGINT) AS pending, \
+             MIN(CASE WHEN state = {PENDING} THEN created_at END) AS oldest, \
+             CAST(SUM(CASE WHEN state = {FAILED} THEN 1 ELSE 0 END) AS BIGINT) AS failed \
+             FROM webhook_deliveries GROUP BY endpoint"
+        );
+        let db = self.connection();
+        let rows = db.query_all_raw(self.statement(&sql, vec![])).await.map_err(|e| unavailable(&e))?;
+        let mut found: BTreeMap<String, EndpointStatus> = BTreeMap::new();
+        for row in &rows {
+            let endpoint: String = row.try_get("", "endpoint").map_err(corrupt)?;
+            let pending: i64 = row.try_get("", "pending").map_err(corrupt)?;
+            let oldest: Option<i64> = row.try_get("", "oldest").map_err(corrupt)?;
+            let failed: i64 = row.try_get("", "failed").map_err(corrupt)?;
+            found.insert(
+                endpoint.clone(),
+                EndpointStatus {
+                    endpoint,
+                    pending: u64::try_from(pending).unwrap_or(0),
+                    oldest_pending: oldest.map(Timestamp::from_unix_micros),
+                    failed: u64::try_from(failed).unwrap_or(0),
+                    disabled_at: None,
+                },
+            );
+        }
+        let disabled = "SELECT url, disabled_at FROM webhook_endpoints WHERE disabled_at IS NOT NULL";
+        let rows = db.query_all_raw(self.statement(disabled, vec![])).await.map_err(|e| unavailable(&e))?;
+        for row in &rows {
+            let url: String = row.try_get("", "url").map_err(corrupt)?;
+            let at: i64 = row.try_get("", "disabled_at").map_err(corrupt)?;
+            found
+                .entry(url.clone())
+                .or_insert_with(|| EndpointStatus {
+                    endpoint: url,
+                    pending: 0,
+                    oldest_pending: None,
+                    failed: 0,
+                    disabled_at: None,
+                })
+                .disabled_at = Some(Timestamp::from_unix_micros(at));
+        }
+        Ok(found.into_values().collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    async fn redeliver(&self, endpoint: &WebhookEndpoint, since: Timestamp) -> Result<u64, OutboxError> {
+        let select = "SELECT aggregate_id, sequence, event_type, resource_owner FROM events \
+                      WHERE aggregate_type = 'user' AND created_at >= ? ORDER BY position";
+        let db = self.write_connection();
+        let rows = db
+            .query_all_raw(self.statement(select, vec![since.unix_micros().into()]))
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let now = crate::system::now().unix_micros();
+        let txn = db.begin().await.map_err(|e| unavailable(&e))?;
+        let mut count = 0u64;
+        for row in &rows {
+            let event_type: String = row.try_get("", "event_type").map_err(corrupt)?;
+            let org: String = row.try_get("", "resource_owner").map_err(corrupt)?;
+            if !endpoint.filter.matches(&event_type, &org) {
+                continue;
+            }
+            let user: String = row.try_get("", "aggregate_id").map_err(corrupt)?;
+            let sequence: i64 = row.try_get("", "sequence").map_err(corrupt)?;
+            let insert = "INSERT INTO webhook_deliveries (endpoint, user_id, sequence, org_id, state, attempts, \
+                          next_attempt_at, leased_until, lease_owner, last_status, created_at) \
+                          VALUES (?, ?, ?, ?, 0, 0, ?, 0, '', 0, ?)";
+            let values =
+                vec![endpoint.url.as_str().into(), user.into(), sequence.into(), org.into(), now.into(), now.into()];
+            txn.execute_raw(self.statement(insert, values)).await.map_err(|e| unavailable(&e))?;
+            count += 1;
+        }
+        let enable = "UPDATE webhook_endpoints SET disabled_at = NULL WHERE url = ?";
+        txn.execute_raw(self.statement(enable, vec![endpoint.url.as_str().into()]))
+            .await
+            .map_err(|e| unavailable(&e))?;
+        txn.commit().await.map_err(|e| unavailable(&e))?;
+        self.outbox_parts().signal.notify_one();
+        Ok(count)
+    }
+}

@@ -1,0 +1,355 @@
+//! The delivery loop: lease the heads of the (endpoint, user) queues, send them concurrently,
+//! and settle the outcomes in batches. A queue's next delivery can only be leased once the
+//! previous one is settled, so each user's events arrive in order; different users' events go
+//! out in parallel, up to [`DeliverySettings::concurrency`] at once.
+
+use crate::client::{Client, Target};
+use crate::message::{Secret, body, signature_header};
+use crate::stats::{Result as Counted, WebhookStats};
+use persona_domain::time::Timestamp;
+use persona_domain::webhook::{Delivery, EventFilter, Outbox, Outcome, WebhookEndpoint, event_id};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
+
+/// One configured endpoint.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Its URL (the key of its deliveries).
+    pub url: String,
+    /// Where that is.
+    pub target: Target,
+    /// Signing secrets; several during a rotation.
+    pub secrets: Vec<Secret>,
+    /// Which events it receives.
+    pub filter: EventFilter,
+}
+
+impl Endpoint {
+    /// The endpoint as the store records deliveries for it.
+    #[must_use]
+    pub fn outbox_endpoint(&self) -> WebhookEndpoint {
+        WebhookEndpoint { url: self.url.clone(), filter: self.filter.clone() }
+    }
+}
+
+/// `[webhook_delivery]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DeliverySettings {
+    /// Per attempt.
+    pub timeout: Duration,
+    /// The first wait before a retry; it doubles with each further attempt ...
+    pub first_retry: Duration,
+    /// ... up to this.
+    pub max_retry: Duration,
+    /// A delivery older than this is parked as failed instead of retried.
+    pub max_age: Duration,
+    /// Deliveries in flight at once (of different users).
+    pub concurrency: usize,
+    /// How often the outbox is looked at when nothing signalled new deliveries (other instances'
+    /// commits, retries coming due).
+    pub poll: Duration,
+}
+
+impl DeliverySettings {
+    /// How long a lease holds: long enough for an attempt, short enough that a crashed
+    /// instance's deliveries are taken over soon.
+    #[must_use]
+    pub fn lease(&self) -> Duration {
+        self.timeout * 3 + Duration::from_secs(1)
+    }
+
+    /// The wait before retry number `attempt` (1 for the first retry): `first_retry` doubled
+    /// `attempt - 1` times, at most `max_retry`, then scaled by `jitter` in [0.5, 1].
+    #[must_use]
+    pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(40);
+        let base = self.first_retry.as_secs_f64() * f64::from(2u32.saturating_pow(doublings.min(31)));
+        let capped = base.min(self.max_retry.as_secs_f64());
+        Duration::from_secs_f64(capped * jitter.clamp(0.5, 1.0))
+    }
+}
+
+/// A random factor in [0.5, 1].
+fn jitter() -> f64 {
+    let mut bytes = [0u8; 4];
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0.75;
+    }
+    0.5 + f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX) / 2.0
+}
+
+fn now() -> Timestamp {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    Timestamp::from_unix_micros(micros)
+}
+
+fn after(at: Timestamp, wait: Duration) -> Timestamp {
+    Timestamp::from_unix_micros(at.unix_micros().saturating_add(i64::try_from(wait.as_micros()).unwrap_or(i64::MAX)))
+}
+
+struct Known {
+    endpoint: Endpoint,
+    label: String,
+    disabled_logged: AtomicBool,
+}
+
+/// Most deliveries leased, or settled, in one statement.
+const BATCH: usize = 128;
+
+/// The delivery loop over an outbox.
+pub struct Dispatcher<O> {
+    outbox: O,
+    endpoints: Arc<HashMap<String, Known>>,
+    urls: Arc<Vec<String>>,
+    settings: DeliverySettings,
+    stats: Arc<WebhookStats>,
+    owner: Arc<str>,
+    signal: Arc<Notify>,
+    client: Client,
+}
+
+impl<O: Outbox> Dispatcher<O> {
+    /// A loop delivering to `endpoints` from `outbox`; `signal` is woken by commits that
+    /// recorded deliveries.
+    #[must_use]
+    pub fn new(
+        outbox: O,
+        endpoints: Vec<Endpoint>,
+        settings: DeliverySettings,
+        stats: Arc<WebhookStats>,
+        signal: Arc<Notify>,
+    ) -> Self {
+        let https = endpoints.iter().any(|endpoint| endpoint.target.tls);
+        let urls = endpoints.iter().map(|endpoint| endpoint.url.clone()).collect();
+        let endpoints = endpoints
+            .into_iter()
+            .map(|endpoint| {
+                let label = endpoint.target.label();
+                (endpoint.url.clone(), Known { endpoint, label, disabled_logged: AtomicBool::new(false) })
+            })
+            .collect();
+        let mut id = [0u8; 8];
+        let _ = getrandom::fill(&mut id);
+        let owner: Arc<str> = format!("{}-{:016x}", std::process::id(), u64::from_le_bytes(id)).into();
+        Self {
+            outbox,
+            endpoints: Arc::new(endpoints),
+            urls: Arc::new(urls),
+            settings,
+            stats,
+            owner,
+            signal,
+            client: Client::new(https),
+        }
+    }
+
+    /// Delivers until `stop` turns true. Leases still held then expire and are taken over.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        if let Some(problem) = self.client.tls_problem() {
+            tracing::warn!(problem, "https webhook endpoints cannot be reached");
+        }
+        let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let (settled, outcomes) = mpsc::unbounded_channel();
+        let settler =
+            tokio::spawn(settle_loop(self.outbox.clone(), Arc::clone(&self.owner), outcomes, Arc::clone(&self.signal)));
+        let mut last_backlog = std::time::Instant::now() - Duration::from_secs(60);
+        let mut failing = false;
+        while !*stop.borrow() {
+            if last_backlog.elapsed() >= Duration::from_secs(1) {
+                self.count_backlog().await;
+                last_backlog = std::time::Instant::now();
+            }
+            let free = permits.available_permits().min(BATCH);
+            if free == 0 {
+                // Every slot is busy: wait for one to free up.
+                if let Ok(permit) = Arc::clone(&permits).acquire_owned().await {
+                    drop(permit);
+                }
+                continue;
+            }
+            let at = now();
+            let until = after(at, self.settings.lease());
+            let limit = u32::try_from(free).unwrap_or(1);
+            match self.outbox.lease(&self.urls, &self.owner, at, until, limit).await {
+                Ok(leased) if !leased.is_empty() => {
+                    failing = false;
+                    for delivery in leased {
+                        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { return };
+                        let attempt = Attempt {
+                            endpoints: Arc::clone(&self.endpoints),
+                            settings: self.settings,
+                            stats: Arc::clone(&self.stats),
+                            client: self.client.clone(),
+                        };
+                        let settled = settled.clone();
+                        tokio::spawn(async move {
+                            let outcome = attempt.send(&delivery).await;
+                            let _ = settled.send((delivery, outcome));
+                            drop(permit);
+                        });
+                    }
+                }
+                Ok(_) => {
+                    failing = false;
+                    tokio::select! {
+                        () = self.signal.notified() => {},
+                        () = tokio::time::sleep(self.settings.poll) => {},
+                        _ = stop.changed() => {},
+                    }
+                }
+                Err(error) => {
+                    if !failing {
+                        tracing::warn!(%error, "cannot lease webhook deliveries; trying again");
+                        failing = true;
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {},
+                        _ = stop.changed() => {},
+                    }
+                }
+            }
+        }
+        drop(settled);
+        // Let the outcomes already known be recorded (what is not is sent again later).
+        let _ = tokio::time::timeout(self.settings.timeout, settler).await;
+    }
+
+    async fn count_backlog(&self) {
+        if let Ok(status) = self.outbox.status().await {
+            for known in self.endpoints.values() {
+                let pending = status.iter().find(|s| s.endpoint == known.endpoint.url).map_or(0, |s| s.pending);
+                self.stats.backlog(&known.label, pending);
+            }
+        }
+    }
+}
+
+/// What one delivery task needs.
+struct Attempt {
+    endpoints: Arc<HashMap<String, Known>>,
+    settings: DeliverySettings,
+    stats: Arc<WebhookStats>,
+    client: Client,
+}
+
+impl Attempt {
+    async fn send(&self, delivery: &Delivery) -> Outcome {
+        let Some(known) = self.endpoints.get(&delivery.endpoint) else {
+            // Leases only name configured endpoints; keep it for when it is configured again.
+            return Outcome::Retry { at: after(now(), self.settings.max_retry), status: 0 };
+        };
+        let id = event_id(&delivery.user_id, delivery.sequence);
+        let body = body(delivery);
+        let timestamp = now().unix_micros().div_euclid(1_000_000);
+        let headers = [
+            ("webhook-id", id.clone()),
+            ("webhook-timestamp", timestamp.to_string()),
+            ("webhook-signature", signature_header(&known.endpoint.secrets, &id, timestamp, &body)),
+        ];
+        let answer =
+            tokio::time::timeout(self.settings.timeout, self.client.post(&known.endpoint.target, &headers, body)).await;
+        let status = match answer {
+            Ok(Ok(status)) => status,
+            Ok(Err(error)) => {
+                tracing::debug!(endpoint = %known.label, webhook_id = %id, %error, "webhook attempt failed");
+                0
+            }
+            Err(_) => {
+                tracing::debug!(endpoint = %known.label, webhook_id = %id, "webhook attempt timed out");
+                0
+            }
+        };
+        let at = now();
+        if (200..300).contains(&status) {
+            self.stats.attempt(Counted::Delivered, &known.label, status);
+            let lag = u64::try_from(at.unix_micros() - delivery.enqueued_at.unix_micros()).unwrap_or(0);
+            self.stats.lag(&known.label, Duration::from_micros(lag).as_secs_f64());
+            return Outcome::Delivered;
+        }
+        if status == 410 {
+            self.stats.attempt(Counted::Disabled, &known.label, status);
+            if !known.disabled_logged.swap(true, Ordering::Relaxed) {
+                tracing::warn!(endpoint = %known.label, "the webhook endpoint answered 410 Gone: it is disabled");
+            }
+            return Outcome::Gone;
+        }
+        let next = after(at, self.settings.backoff(delivery.attempts + 1, jitter()));
+        if next > after(delivery.enqueued_at, self.settings.max_age) {
+            self.stats.attempt(Counted::Failed, &known.label, status);
+            tracing::warn!(endpoint = %known.label, webhook_id = %id, status, attempts = delivery.attempts + 1, "a webhook delivery is parked as failed");
+            return Outcome::Parked { status };
+        }
+        self.stats.attempt(Counted::Retried, &known.label, status);
+        Outcome::Retry { at: next, status }
+    }
+}
+
+/// Records outcomes in batches; a failure to record leaves the leases to expire, so the
+/// deliveries are made again (at least once).
+async fn settle_loop<O: Outbox>(
+    outbox: O,
+    owner: Arc<str>,
+    mut outcomes: mpsc::UnboundedReceiver<(Delivery, Outcome)>,
+    signal: Arc<Notify>,
+) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some(first) = outcomes.recv().await {
+        batch.push(first);
+        while batch.len() < BATCH {
+            match outcomes.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut tries = 0;
+        loop {
+            match outbox.settle(&owner, &batch, now()).await {
+                Ok(()) => break,
+                Err(error) if tries < 3 => {
+                    tries += 1;
+                    tracing::debug!(%error, "cannot record webhook outcomes; trying again");
+                    tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, deliveries = batch.len(), "cannot record webhook outcomes: they will be sent again");
+                    break;
+                }
+            }
+        }
+        batch.clear();
+        // The queues of these deliveries may have their next one ready.
+        signal.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter_between_half_and_all() {
+        let settings = DeliverySettings {
+            timeout: Duration::from_secs(10),
+            first_retry: Duration::from_secs(5),
+            max_retry: Duration::from_secs(3600),
+            max_age: Duration::from_secs(72 * 3600),
+            concurrency: 1,
+            poll: Duration::from_secs(1),
+        };
+        let table = [(1, 5.0), (2, 10.0), (3, 20.0), (4, 40.0), (10, 2560.0), (11, 3600.0), (100, 3600.0)];
+        for (attempt, full) in table {
+            assert_eq!(settings.backoff(attempt, 1.0), Duration::from_secs_f64(full), "attempt {attempt}");
+            assert_eq!(settings.backoff(attempt, 0.5), Duration::from_secs_f64(full / 2.0), "attempt {attempt}");
+            assert_eq!(settings.backoff(attempt, 0.0), Duration::from_secs_f64(full / 2.0), "clamped {attempt}");
+        }
+        for _ in 0..100 {
+            let factor = jitter();
+            assert!((0.5..=1.0).contains(&factor), "{factor}");
+        }
+    }
+}
