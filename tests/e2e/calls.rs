@@ -1,12 +1,16 @@
-//! One description of every RPC of the contract (CONTRACT section 2) and one dispatcher that
-//! makes it over any protocol, so a case is written once and run over REST, gRPC, gRPC-Web and
-//! Connect (JSON and binary) alike. The protocol table, the isolation, privilege and order matrices and the hostile
-//! matrix all call through [`invoke`]: a new protocol is one more [`Protocol`] and one more arm
-//! in [`invoke`].
+//! One description of every RPC of the contract (v1's `ManagementService`, CONTRACT section 2,
+//! and v2's `UserService`, section 7) and one dispatcher that makes it over any protocol, so a
+//! case is written once and run over REST, gRPC, gRPC-Web and Connect (JSON and binary) alike.
+//! The protocol table, the isolation, privilege and order matrices and the hostile matrix all
+//! call through [`invoke`]: a new protocol is one more [`Protocol`] and one more arm in
+//! [`invoke`]; a new RPC is one more [`Rpc`], [`Call`] and arm in each form.
 
-use crate::harness::{CALL_TIMEOUT, ConnectCodec, Outcome, Server, from_tonic};
+use crate::harness::{CALL_TIMEOUT, ConnectCodec, MANAGEMENT, Outcome, Server, USER_V2, from_tonic};
 use persona_api_grpc::pb::zitadel::change::v1::ChangeQuery;
 use persona_api_grpc::pb::zitadel::management::v1 as pb;
+use persona_api_grpc::pb::zitadel::management::v1::management_service_client::ManagementServiceClient;
+use persona_api_grpc::pb::zitadel::user::v2;
+use persona_api_grpc::pb::zitadel::user::v2::user_service_client::UserServiceClient;
 use serde_json::Value;
 use tonic::metadata::{AsciiMetadataKey, MetadataValue};
 
@@ -33,7 +37,7 @@ impl Protocol {
 pub const PROTOCOLS: [Protocol; 5] =
     [Protocol::Rest, Protocol::Grpc, Protocol::GrpcWeb, Protocol::ConnectJson, Protocol::ConnectProto];
 
-/// The RPCs of `ManagementService`, by name.
+/// The RPCs of `ManagementService` and, suffixed `V2`, of `zitadel.user.v2.UserService`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rpc {
     UpdateHumanProfile,
@@ -49,10 +53,16 @@ pub enum Rpc {
     GetMyOrg,
     AddOrgMember,
     Healthz,
+    AddHumanUserV2,
+    GetUserByIdV2,
+    UpdateHumanUserV2,
+    UpdateUserV2,
+    DeleteUserV2,
+    ListUsersV2,
 }
 
-/// All 13 of them, in the contract's order.
-pub const RPCS: [Rpc; 13] = [
+/// All 19 of them: v1's 13 in the contract's order, then v2's six.
+pub const RPCS: [Rpc; 19] = [
     Rpc::UpdateHumanProfile,
     Rpc::GetHumanProfile,
     Rpc::AddHumanUser,
@@ -66,10 +76,17 @@ pub const RPCS: [Rpc; 13] = [
     Rpc::GetMyOrg,
     Rpc::AddOrgMember,
     Rpc::Healthz,
+    Rpc::AddHumanUserV2,
+    Rpc::GetUserByIdV2,
+    Rpc::UpdateHumanUserV2,
+    Rpc::UpdateUserV2,
+    Rpc::DeleteUserV2,
+    Rpc::ListUsersV2,
 ];
 
 /// One call of an RPC: its request message, which every protocol sends in its own form (REST:
-/// the path values in the path, the rest as the JSON body; gRPC and gRPC-Web: the message).
+/// the path values in the path, the rest as the JSON body; gRPC, gRPC-Web and Connect: the
+/// message).
 #[derive(Clone, Debug)]
 pub enum Call {
     UpdateHumanProfile(pb::UpdateHumanProfileRequest),
@@ -85,6 +102,12 @@ pub enum Call {
     GetMyOrg,
     AddOrgMember(pb::AddOrgMemberRequest),
     Healthz,
+    AddHumanUserV2(v2::AddHumanUserRequest),
+    GetUserByIdV2(v2::GetUserByIdRequest),
+    UpdateHumanUserV2(v2::UpdateHumanUserRequest),
+    UpdateUserV2(v2::UpdateUserRequest),
+    DeleteUserV2(v2::DeleteUserRequest),
+    ListUsersV2(v2::ListUsersRequest),
 }
 
 impl Call {
@@ -117,10 +140,16 @@ impl Call {
             Self::GetMyOrg => Rpc::GetMyOrg,
             Self::AddOrgMember(_) => Rpc::AddOrgMember,
             Self::Healthz => Rpc::Healthz,
+            Self::AddHumanUserV2(_) => Rpc::AddHumanUserV2,
+            Self::GetUserByIdV2(_) => Rpc::GetUserByIdV2,
+            Self::UpdateHumanUserV2(_) => Rpc::UpdateHumanUserV2,
+            Self::UpdateUserV2(_) => Rpc::UpdateUserV2,
+            Self::DeleteUserV2(_) => Rpc::DeleteUserV2,
+            Self::ListUsersV2(_) => Rpc::ListUsersV2,
         }
     }
 
-    /// The REST form (CONTRACT section 2): method, path, JSON body. Path values are
+    /// The REST form (CONTRACT sections 2 and 7): method, path, JSON body. Path values are
     /// percent-encoded into the path and left out of the body.
     fn rest(&self) -> (&'static str, String, Option<Value>) {
         fn json(message: &impl serde::Serialize) -> Value {
@@ -154,6 +183,16 @@ impl Call {
             Self::GetMyOrg => ("GET", "/management/v1/orgs/me".to_owned(), None),
             Self::AddOrgMember(r) => ("POST", "/management/v1/orgs/me/members".to_owned(), Some(json(r))),
             Self::Healthz => ("GET", "/management/v1/healthz".to_owned(), None),
+            Self::AddHumanUserV2(r) => ("POST", "/v2/users/human".to_owned(), Some(json(r))),
+            Self::GetUserByIdV2(r) => ("GET", format!("/v2/users/{}", segment(&r.user_id)), None),
+            Self::UpdateHumanUserV2(r) => {
+                ("PUT", format!("/v2/users/human/{}", segment(&r.user_id)), Some(without(r, "userId")))
+            }
+            Self::UpdateUserV2(r) => {
+                ("PATCH", format!("/v2/users/{}", segment(&r.user_id)), Some(without(r, "userId")))
+            }
+            Self::DeleteUserV2(r) => ("DELETE", format!("/v2/users/{}", segment(&r.user_id)), None),
+            Self::ListUsersV2(r) => ("POST", "/v2/users".to_owned(), Some(json(r))),
         }
     }
 }
@@ -209,7 +248,8 @@ pub async fn invoke(server: &Server, protocol: Protocol, call: &Call, metadata: 
         .unwrap_or_else(|_| panic!("{protocol:?} {:?} got no answer within {CALL_TIMEOUT:?}", call.rpc()))
 }
 
-/// `call` over native gRPC (tonic, h2c), on a connection of its own.
+/// `call` over native gRPC (tonic, h2c), on a connection of its own, with the client of the
+/// RPC's service.
 async fn grpc(server: &Server, call: &Call, metadata: &[(&str, &str)]) -> Reply {
     fn request<T: Clone>(message: &T, metadata: &[(&str, &str)]) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message.clone());
@@ -227,7 +267,9 @@ async fn grpc(server: &Server, call: &Call, metadata: &[(&str, &str)]) -> Reply 
         };
         Reply { outcome: from_tonic(result), status: None, headers }
     }
-    let mut client = server.grpc_client().await;
+    let channel = server.grpc_channel().await;
+    let mut client = ManagementServiceClient::new(channel.clone());
+    let mut users = UserServiceClient::new(channel);
     match call {
         Call::UpdateHumanProfile(r) => reply(client.update_human_profile(request(r, metadata)).await),
         Call::GetHumanProfile(r) => reply(client.get_human_profile(request(r, metadata)).await),
@@ -242,6 +284,12 @@ async fn grpc(server: &Server, call: &Call, metadata: &[(&str, &str)]) -> Reply 
         Call::GetMyOrg => reply(client.get_my_org(request(&pb::GetMyOrgRequest {}, metadata)).await),
         Call::AddOrgMember(r) => reply(client.add_org_member(request(r, metadata)).await),
         Call::Healthz => reply(client.healthz(request(&pb::HealthzRequest {}, metadata)).await),
+        Call::AddHumanUserV2(r) => reply(users.add_human_user(request(r, metadata)).await),
+        Call::GetUserByIdV2(r) => reply(users.get_user_by_id(request(r, metadata)).await),
+        Call::UpdateHumanUserV2(r) => reply(users.update_human_user(request(r, metadata)).await),
+        Call::UpdateUserV2(r) => reply(users.update_user(request(r, metadata)).await),
+        Call::DeleteUserV2(r) => reply(users.delete_user(request(r, metadata)).await),
+        Call::ListUsersV2(r) => reply(users.list_users(request(r, metadata)).await),
     }
 }
 
@@ -253,17 +301,18 @@ enum Via {
 }
 
 impl Server {
-    /// `method` with `message` over `via`.
+    /// `method` of `service` ([`MANAGEMENT`] or [`USER_V2`]) with `message` over `via`.
     async fn via<M: prost::Message + Default + serde::Serialize + serde::de::DeserializeOwned>(
         &self,
         via: Via,
+        service: &str,
         method: &str,
         message: &(impl prost::Message + serde::Serialize),
         metadata: &[(&str, &str)],
     ) -> (u16, http::HeaderMap, Outcome) {
         match via {
-            Via::GrpcWeb => self.grpc_web::<M>(method, message, metadata).await,
-            Via::Connect(codec) => self.connect::<M>(codec, method, message, metadata).await,
+            Via::GrpcWeb => self.grpc_web::<M>(service, method, message, metadata).await,
+            Via::Connect(codec) => self.connect::<M>(codec, service, method, message, metadata).await,
         }
     }
 }
@@ -272,28 +321,52 @@ impl Server {
 async fn unary(server: &Server, via: Via, call: &Call, metadata: &[(&str, &str)]) -> Reply {
     let (status, headers, outcome) = match call {
         Call::UpdateHumanProfile(r) => {
-            server.via::<pb::UpdateHumanProfileResponse>(via, "UpdateHumanProfile", r, metadata).await
+            server.via::<pb::UpdateHumanProfileResponse>(via, MANAGEMENT, "UpdateHumanProfile", r, metadata).await
         }
         Call::GetHumanProfile(r) => {
-            server.via::<pb::GetHumanProfileResponse>(via, "GetHumanProfile", r, metadata).await
+            server.via::<pb::GetHumanProfileResponse>(via, MANAGEMENT, "GetHumanProfile", r, metadata).await
         }
-        Call::AddHumanUser(r) => server.via::<pb::AddHumanUserResponse>(via, "AddHumanUser", r, metadata).await,
+        Call::AddHumanUser(r) => {
+            server.via::<pb::AddHumanUserResponse>(via, MANAGEMENT, "AddHumanUser", r, metadata).await
+        }
         Call::ImportHumanUser(r) => {
-            server.via::<pb::ImportHumanUserResponse>(via, "ImportHumanUser", r, metadata).await
+            server.via::<pb::ImportHumanUserResponse>(via, MANAGEMENT, "ImportHumanUser", r, metadata).await
         }
-        Call::GetUserById(r) => server.via::<pb::GetUserByIdResponse>(via, "GetUserByID", r, metadata).await,
-        Call::RemoveUser(r) => server.via::<pb::RemoveUserResponse>(via, "RemoveUser", r, metadata).await,
+        Call::GetUserById(r) => {
+            server.via::<pb::GetUserByIdResponse>(via, MANAGEMENT, "GetUserByID", r, metadata).await
+        }
+        Call::RemoveUser(r) => server.via::<pb::RemoveUserResponse>(via, MANAGEMENT, "RemoveUser", r, metadata).await,
         Call::ListUserChanges(r) => {
-            server.via::<pb::ListUserChangesResponse>(via, "ListUserChanges", r, metadata).await
+            server.via::<pb::ListUserChangesResponse>(via, MANAGEMENT, "ListUserChanges", r, metadata).await
         }
-        Call::AddMachineUser(r) => server.via::<pb::AddMachineUserResponse>(via, "AddMachineUser", r, metadata).await,
+        Call::AddMachineUser(r) => {
+            server.via::<pb::AddMachineUserResponse>(via, MANAGEMENT, "AddMachineUser", r, metadata).await
+        }
         Call::AddPersonalAccessToken(r) => {
-            server.via::<pb::AddPersonalAccessTokenResponse>(via, "AddPersonalAccessToken", r, metadata).await
+            server
+                .via::<pb::AddPersonalAccessTokenResponse>(via, MANAGEMENT, "AddPersonalAccessToken", r, metadata)
+                .await
         }
-        Call::AddOrg(r) => server.via::<pb::AddOrgResponse>(via, "AddOrg", r, metadata).await,
-        Call::GetMyOrg => server.via::<pb::GetMyOrgResponse>(via, "GetMyOrg", &pb::GetMyOrgRequest {}, metadata).await,
-        Call::AddOrgMember(r) => server.via::<pb::AddOrgMemberResponse>(via, "AddOrgMember", r, metadata).await,
-        Call::Healthz => server.via::<pb::HealthzResponse>(via, "Healthz", &pb::HealthzRequest {}, metadata).await,
+        Call::AddOrg(r) => server.via::<pb::AddOrgResponse>(via, MANAGEMENT, "AddOrg", r, metadata).await,
+        Call::GetMyOrg => {
+            server.via::<pb::GetMyOrgResponse>(via, MANAGEMENT, "GetMyOrg", &pb::GetMyOrgRequest {}, metadata).await
+        }
+        Call::AddOrgMember(r) => {
+            server.via::<pb::AddOrgMemberResponse>(via, MANAGEMENT, "AddOrgMember", r, metadata).await
+        }
+        Call::Healthz => {
+            server.via::<pb::HealthzResponse>(via, MANAGEMENT, "Healthz", &pb::HealthzRequest {}, metadata).await
+        }
+        Call::AddHumanUserV2(r) => {
+            server.via::<v2::AddHumanUserResponse>(via, USER_V2, "AddHumanUser", r, metadata).await
+        }
+        Call::GetUserByIdV2(r) => server.via::<v2::GetUserByIdResponse>(via, USER_V2, "GetUserByID", r, metadata).await,
+        Call::UpdateHumanUserV2(r) => {
+            server.via::<v2::UpdateHumanUserResponse>(via, USER_V2, "UpdateHumanUser", r, metadata).await
+        }
+        Call::UpdateUserV2(r) => server.via::<v2::UpdateUserResponse>(via, USER_V2, "UpdateUser", r, metadata).await,
+        Call::DeleteUserV2(r) => server.via::<v2::DeleteUserResponse>(via, USER_V2, "DeleteUser", r, metadata).await,
+        Call::ListUsersV2(r) => server.via::<v2::ListUsersResponse>(via, USER_V2, "ListUsers", r, metadata).await,
     };
     Reply { outcome, status: Some(status), headers }
 }
@@ -310,7 +383,10 @@ pub struct Target {
 impl Call {
     /// The typical call of `rpc` aimed at `target`, as the isolation, privilege and order
     /// matrices make it: profile reads and writes, removal, history and membership on the
-    /// human, tokens on the machine; creations with names made distinct by `unique`.
+    /// human, tokens on the machine; creations with names made distinct by `unique` (in the
+    /// caller's or the header's org: v2's `organization` is left out); v2's `ListUsers` of
+    /// every user the caller may see. The v2 updates write values that v1's update does not,
+    /// and succeed again when repeated (a no-op), so neither hides the other's change.
     pub fn aimed_at(rpc: Rpc, target: &Target, unique: &str) -> Self {
         let (human, machine) = (target.human.clone(), target.machine.clone());
         let user_name = format!("eve-{unique}-{rpc:?}").to_lowercase();
@@ -355,6 +431,31 @@ impl Call {
                 Self::AddOrgMember(pb::AddOrgMemberRequest { user_id: human, roles: target.roles.clone() })
             }
             Rpc::Healthz => Self::Healthz,
+            Rpc::AddHumanUserV2 => Self::AddHumanUserV2(intruder_v2(&user_name)),
+            Rpc::GetUserByIdV2 => Self::GetUserByIdV2(v2::GetUserByIdRequest { user_id: human }),
+            Rpc::UpdateHumanUserV2 => Self::UpdateHumanUserV2(v2::UpdateHumanUserRequest {
+                user_id: human,
+                profile: Some(v2::SetHumanProfile {
+                    given_name: "Eve".to_owned(),
+                    family_name: "Intruder".to_owned(),
+                    display_name: Some("pwned through v2".to_owned()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            Rpc::UpdateUserV2 => Self::UpdateUserV2(v2::UpdateUserRequest {
+                user_id: human,
+                username: None,
+                user_type: Some(v2::update_user_request::UserType::Human(v2::update_user_request::Human {
+                    profile: Some(v2::update_user_request::human::Profile {
+                        nick_name: Some("pwned".to_owned()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })),
+            }),
+            Rpc::DeleteUserV2 => Self::DeleteUserV2(v2::DeleteUserRequest { user_id: human }),
+            Rpc::ListUsersV2 => Self::ListUsersV2(v2::ListUsersRequest::default()),
         }
     }
 }
@@ -372,6 +473,20 @@ pub fn intruder(user_name: &str) -> pb::AddHumanUserRequest {
             email: "eve@example.com".to_owned(),
             is_email_verified: false,
         }),
+        ..Default::default()
+    }
+}
+
+/// v2's `AddHumanUser` of Eve Intruder named `user_name`, in the org of the header or the caller.
+pub fn intruder_v2(user_name: &str) -> v2::AddHumanUserRequest {
+    v2::AddHumanUserRequest {
+        username: Some(user_name.to_owned()),
+        profile: Some(v2::SetHumanProfile {
+            given_name: "Eve".to_owned(),
+            family_name: "Intruder".to_owned(),
+            ..Default::default()
+        }),
+        email: Some(v2::SetHumanEmail { email: "eve@example.com".to_owned(), verification: None }),
         ..Default::default()
     }
 }

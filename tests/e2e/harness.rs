@@ -479,19 +479,18 @@ impl Server {
         (status, headers, outcome)
     }
 
-    pub async fn grpc_client(&self) -> ManagementServiceClient<Channel> {
-        let channel = Channel::from_shared(format!("http://{}", self.address))
-            .expect("uri")
-            .connect()
-            .await
-            .expect("h2c connect");
-        ManagementServiceClient::new(channel)
+    /// A new h2c connection for native gRPC clients of any service (`ManagementService`,
+    /// `UserService`).
+    pub async fn grpc_channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.address)).expect("uri").connect().await.expect("h2c connect")
     }
 
-    /// A gRPC-Web call (binary encoding over HTTP/1.1) of `method` with `message`: the HTTP
-    /// status (always 200), the response headers and the outcome.
+    /// A gRPC-Web call (binary encoding over HTTP/1.1) of `method` of `service` (such as
+    /// [`MANAGEMENT`]) with `message`: the HTTP status (always 200), the response headers and
+    /// the outcome.
     pub async fn grpc_web<M: Message + Default + serde::Serialize>(
         &self,
+        service: &str,
         method: &str,
         message: &impl Message,
         metadata: &[(&str, &str)],
@@ -503,7 +502,7 @@ impl Server {
         framed.extend_from_slice(&encoded);
         let mut headers = vec![("content-type", "application/grpc-web+proto"), ("x-grpc-web", "1")];
         headers.extend_from_slice(metadata);
-        let path = format!("/zitadel.management.v1.ManagementService/{method}");
+        let path = format!("/{service}/{method}");
         let (status, response_headers, body) =
             self.request("POST", &path, &headers, Bytes::from(framed)).await.expect("gRPC-Web request");
         assert_eq!(status, 200, "gRPC-Web answers HTTP 200");
@@ -554,6 +553,11 @@ impl Server {
         (status, response_headers, outcome)
     }
 }
+
+/// v1's service, as gRPC-Web and Connect name it in the path.
+pub const MANAGEMENT: &str = "zitadel.management.v1.ManagementService";
+/// ZITADEL's v2 user service, likewise.
+pub const USER_V2: &str = "zitadel.user.v2.UserService";
 
 /// How a Connect call writes its messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -620,12 +624,13 @@ pub fn connect_outcome(json: Value) -> Outcome {
 }
 
 impl Server {
-    /// A Connect unary call (HTTP/1.1) of `method` of `ManagementService` with `message` in
-    /// `codec`: the HTTP status, the response headers and the outcome. Checks the content type
-    /// of the answer: the request's codec on success, JSON on error.
+    /// A Connect unary call (HTTP/1.1) of `method` of `service` (such as [`MANAGEMENT`]) with
+    /// `message` in `codec`: the HTTP status, the response headers and the outcome. Checks the
+    /// content type of the answer: the request's codec on success, JSON on error.
     pub async fn connect<M: Message + Default + serde::Serialize + serde::de::DeserializeOwned>(
         &self,
         codec: ConnectCodec,
+        service: &str,
         method: &str,
         message: &(impl Message + serde::Serialize),
         metadata: &[(&str, &str)],
@@ -636,7 +641,7 @@ impl Server {
         };
         let mut headers = vec![("content-type", content_type), ("connect-protocol-version", "1")];
         headers.extend_from_slice(metadata);
-        let path = format!("/zitadel.management.v1.ManagementService/{method}");
+        let path = format!("/{service}/{method}");
         let (status, response_headers, body) =
             self.request("POST", &path, &headers, Bytes::from(body)).await.expect("Connect request");
         let answered = response_headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();

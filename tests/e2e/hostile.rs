@@ -177,7 +177,7 @@ fn grpc_answer(protocol: Grpc, answer: &Answer) -> (i32, String) {
 }
 
 /// The server still answers, with authentication, over every protocol.
-async fn assert_serving(server: &mut Server) {
+pub(crate) async fn assert_serving(server: &mut Server) {
     assert!(server.is_running(), "the server is still running");
     for protocol in PROTOCOLS {
         let outcome = admin_call(server, protocol, &Call::GetMyOrg).await;
@@ -453,7 +453,7 @@ async fn huge_repeated_and_non_utf8_headers_are_refused_or_read_safely() {
 
 /// `call` as the admin over `protocol`, checked for the shape of a client's fault: REST and
 /// Connect errors are JSON below 500, gRPC codes never name a server fault.
-async fn admin_call(server: &Server, protocol: Protocol, call: &Call) -> Outcome {
+pub(crate) async fn admin_call(server: &Server, protocol: Protocol, call: &Call) -> Outcome {
     let admin = server.admin();
     let reply = invoke(server, protocol, call, &[("authorization", admin.as_str())]).await;
     let outcome = reply.outcome;
@@ -482,7 +482,7 @@ async fn put_profile(server: &Server, protocol: Protocol, request: &pb::UpdateHu
 
 /// A server on SQLite and one on PostgreSQL (skipped when no test database is configured, and
 /// failing then in CI); the schema must outlive the server.
-async fn servers() -> Vec<(Option<PgSchema>, Server)> {
+pub(crate) async fn servers() -> Vec<(Option<PgSchema>, Server)> {
     let mut out = vec![(None, Server::start().await)];
     if let Some(schema) = PgSchema::create("hostile") {
         let server = Server::launch(Launch { database_url: Some(schema.url()), ..Launch::default() }).await;

@@ -1,11 +1,14 @@
-//! Tenant isolation: every RPC of CONTRACT section 2, called by users of org A holding each
-//! org role (and none), aimed at org B's objects, with and without `x-zitadel-orgid: B`, over
-//! REST, gRPC and gRPC-Web. None of them may read or change B's data, and each answers the code
-//! and message the contract gives; the instance owner (the positive control) does reach B, so
-//! the denials are not an accident of the set-up.
+//! Tenant isolation: every RPC of CONTRACT sections 2 and 7 (v1 and v2), called by users of
+//! org A holding each org role (and none), aimed at org B's objects, with and without
+//! `x-zitadel-orgid: B`, over all five protocols. None of them may read or change B's data, and
+//! each answers the code and message the contract gives; v2's `ListUsers` answers, but lists
+//! none of B's users; v2's `AddHumanUser` naming B in `organization` is refused as the header
+//! is. The instance owner (the positive control) does reach B, so the denials are not an
+//! accident of the set-up.
 
-use crate::calls::{Call, PROTOCOLS, Protocol, RPCS, Rpc, Target, intruder, invoke};
+use crate::calls::{Call, PROTOCOLS, Protocol, RPCS, Rpc, Target, intruder, intruder_v2, invoke};
 use crate::harness::{Outcome, Server, machine_bearer};
+use persona_api_grpc::pb::zitadel::object::v2::{Organization, organization::Org};
 use serde_json::{Value, json};
 
 /// Makes the matrix's call of `rpc` aimed at `target` over `protocol` with `metadata`.
@@ -55,7 +58,23 @@ fn expected(rpc: Rpc, roles: &[&str], with_header: bool) -> (i32, &'static str) 
         Rpc::GetMyOrg => OK,
         Rpc::AddOrgMember => allowed(owner, (5, "User could not be found (ORG-GoXOn)")),
         Rpc::Healthz => OK,
+        // v2 authorises in A first (every role here may read users), then finds B's user
+        // anywhere and needs the permission in B: B's users look unknown.
+        Rpc::GetUserByIdV2 => (5, "User could not be found (QUERY-HNhb3)"),
+        Rpc::UpdateHumanUserV2 | Rpc::UpdateUserV2 | Rpc::DeleteUserV2 => {
+            allowed(writer, (5, "User could not be found (COMMAND-m9od)"))
+        }
+        Rpc::AddHumanUserV2 => allowed(writer, OK),
+        // It lists A's users only (checked by the caller of this function).
+        Rpc::ListUsersV2 => OK,
     }
+}
+
+/// v2 `AddHumanUser` of a new Eve in `org` (an id or a domain).
+fn add_v2_in(org: Org, user_name: &str) -> Call {
+    let mut request = intruder_v2(user_name);
+    request.organization = Some(Organization { org: Some(org) });
+    Call::AddHumanUserV2(request)
 }
 
 /// B's objects as the instance owner reads them in B: (human profile JSON, human sequence,
@@ -123,8 +142,22 @@ async fn members_of_one_org_never_read_or_change_another_orgs_data() {
                     // What succeeded stayed in A: created objects belong to A, the org read is A.
                     let body = &outcome.body;
                     match rpc {
-                        Rpc::AddHumanUser | Rpc::ImportHumanUser | Rpc::AddMachineUser => {
+                        Rpc::AddHumanUser | Rpc::ImportHumanUser | Rpc::AddMachineUser | Rpc::AddHumanUserV2 => {
                             assert_eq!(body["details"]["resourceOwner"], json!(org_a), "{case}");
+                        }
+                        Rpc::ListUsersV2 => {
+                            let listed = body["result"].as_array().expect("a list");
+                            // The caller itself is a user of A it may read.
+                            assert!(!listed.is_empty(), "{case}: A's users are listed");
+                            for user in listed {
+                                assert_eq!(user["details"]["resourceOwner"], json!(org_a), "{case}: {user}");
+                                assert!(
+                                    user["userId"] != json!(target.human) && user["userId"] != json!(target.machine),
+                                    "{case}: {user}"
+                                );
+                            }
+                            let total = body["details"]["totalResult"].as_str().and_then(|t| t.parse().ok());
+                            assert_eq!(total, Some(listed.len()), "{case}: the total counts A's users alone");
                         }
                         Rpc::GetMyOrg => assert_eq!(body["org"]["id"], json!(org_a), "{case}"),
                         Rpc::Healthz => assert_eq!(body, &json!({}), "{case}"),
@@ -135,7 +168,35 @@ async fn members_of_one_org_never_read_or_change_another_orgs_data() {
         }
     }
     assert_eq!(calls, PROTOCOLS.len() * members.len() * 2 * RPCS.len());
+
+    // v2's `organization` names the org as the header does, and wins over it: naming B (by id
+    // or by its primary domain) acts in B; naming A with the header B acts in A.
+    let (_, _, b) = server.rest("GET", "/management/v1/orgs/me", &in_b, None).await;
+    let b_domain = b.ok()["org"]["primaryDomain"].as_str().expect("B's primary domain").to_owned();
+    for (round, protocol) in PROTOCOLS.into_iter().enumerate() {
+        for (m, caller) in members.iter().enumerate() {
+            let own = [("authorization", caller.authorization.as_str())];
+            let header_b = [("authorization", caller.authorization.as_str()), ("x-zitadel-orgid", org_b.as_str())];
+            let unique = format!("org-{round}-{m}");
+            let cases = [
+                (add_v2_in(Org::OrgId(org_b.clone()), &format!("{unique}-id")), &own[..], true),
+                (add_v2_in(Org::OrgDomain(b_domain.clone()), &format!("{unique}-domain")), &own[..], true),
+                (add_v2_in(Org::OrgId(org_a.clone()), &format!("{unique}-wins")), &header_b[..], false),
+            ];
+            for (n, (call, metadata, in_b)) in cases.iter().enumerate() {
+                let outcome = invoke(&server, protocol, call, metadata).await.outcome;
+                let want = expected(Rpc::AddHumanUserV2, caller.roles, *in_b);
+                let case = format!("{protocol:?} {:?} organization case {n}", caller.roles);
+                assert_eq!((outcome.code, outcome.message.as_str()), want, "{case}: {outcome:?}");
+                if want.0 == 0 {
+                    assert_eq!(outcome.body["details"]["resourceOwner"], json!(org_a), "{case}");
+                }
+            }
+        }
+    }
     assert_eq!(snapshot(&server, &target).await, before, "B's data is unchanged");
+    let (_, _, b_after) = server.rest("GET", "/management/v1/orgs/me", &in_b, None).await;
+    assert_eq!(b_after.ok()["org"]["details"], b.ok()["org"]["details"], "B itself is unchanged");
 
     // The positive control: the instance owner does reach B's objects through the header, and
     // an org id from the header that does not exist is refused, not ignored.
@@ -145,6 +206,19 @@ async fn members_of_one_org_never_read_or_change_another_orgs_data() {
     assert_eq!(outcome.message, "User could not be found (QUERY-HNhb3)", "without the header the owner acts in A");
     let unknown = [("authorization", admin.as_str()), ("x-zitadel-orgid", "999999")];
     let outcome = call(&server, Protocol::GrpcWeb, Rpc::GetMyOrg, &target, &unknown, "control").await;
+    assert_eq!((outcome.code, outcome.message.as_str()), (7, "Organisation doesn't exist (AUTH-Bs7Ds)"));
+    // v2 finds B's user from A without the header, lists it, and creates in B when asked to.
+    let outcome = call(&server, Protocol::ConnectJson, Rpc::GetUserByIdV2, &target, &admin_headers, "control").await;
+    assert_eq!(outcome.ok()["user"]["human"]["profile"]["givenName"], "Eve");
+    assert_eq!(outcome.body["user"]["details"]["resourceOwner"], json!(org_b));
+    let outcome = call(&server, Protocol::ConnectProto, Rpc::ListUsersV2, &target, &admin_headers, "control").await;
+    let listed: Vec<&Value> = outcome.ok()["result"].as_array().expect("a list").iter().map(|u| &u["userId"]).collect();
+    assert!(listed.contains(&&json!(target.human)) && listed.contains(&&json!(target.machine)), "{listed:?}");
+    let in_b_by_domain = add_v2_in(Org::OrgDomain(b_domain), "control-b");
+    let outcome = invoke(&server, Protocol::Grpc, &in_b_by_domain, &admin_headers).await.outcome;
+    assert_eq!(outcome.ok()["details"]["resourceOwner"], json!(org_b));
+    let nowhere = add_v2_in(Org::OrgId("999999".to_owned()), "nowhere");
+    let outcome = invoke(&server, Protocol::Rest, &nowhere, &admin_headers).await.outcome;
     assert_eq!((outcome.code, outcome.message.as_str()), (7, "Organisation doesn't exist (AUTH-Bs7Ds)"));
 
     // B's own members are just as confined to B: an owner of B cannot reach A's users.
@@ -169,12 +243,15 @@ async fn members_of_one_org_never_read_or_change_another_orgs_data() {
         if let Some(org) = header {
             metadata.push(("x-zitadel-orgid", org));
         }
-        let outcome = call(&server, Protocol::Rest, Rpc::UpdateHumanProfile, &reverse, &metadata, "reverse").await;
-        let expected = if header.is_some() {
-            (5, "membership not found (AUTHZ-cdgFk)")
-        } else {
-            (9, "Profile not found (COMMAND-3M9sd)")
-        };
-        assert_eq!((outcome.code, outcome.message.as_str()), expected, "B's owner on A's user, header={header:?}");
+        for (rpc, not_found) in [
+            (Rpc::UpdateHumanProfile, (9, "Profile not found (COMMAND-3M9sd)")),
+            (Rpc::UpdateUserV2, (5, "User could not be found (COMMAND-m9od)")),
+            (Rpc::DeleteUserV2, (5, "User could not be found (COMMAND-m9od)")),
+        ] {
+            let outcome = call(&server, Protocol::Rest, rpc, &reverse, &metadata, "reverse").await;
+            let expected = if header.is_some() { (5, "membership not found (AUTHZ-cdgFk)") } else { not_found };
+            let case = format!("B's owner {rpc:?} on A's user, header={header:?}");
+            assert_eq!((outcome.code, outcome.message.as_str()), expected, "{case}");
+        }
     }
 }

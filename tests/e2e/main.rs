@@ -15,6 +15,7 @@ mod extensions;
 mod external;
 mod harness;
 mod hostile;
+mod hostile_v2;
 mod instances;
 mod isolation;
 mod operator;

@@ -1,8 +1,9 @@
 //! No way up (issue 10): for every role as caller (each `ORG_*` and `IAM_*`, and none) and every
 //! role as target, each of `AddPersonalAccessToken`, `RemoveUser`, `AddOrgMember` (granting each
-//! role) and `UpdateHumanProfile`, over REST, gRPC and gRPC-Web. A caller may act on another
-//! user's credentials or memberships only if it holds every permission that user holds, in the
-//! same scope, and may grant only what it holds; profile updates follow the contract alone. The
+//! role) and `UpdateHumanProfile`, and v2's `DeleteUser`, `UpdateHumanUser` and `UpdateUser`,
+//! over all five protocols. A caller may act on another user's credentials, memberships or
+//! existence only if it holds every permission that user holds, in the same scope, and may
+//! grant only what it holds; profile updates (v1 or v2) follow the contract alone. The
 //! expected answers come from the contract's role table written out here, not from the server's
 //! code. The instance's last `IAM_OWNER` cannot be removed, and `persona admin token` recovers an
 //! instance on SQLite and PostgreSQL.
@@ -52,6 +53,12 @@ enum Op {
     Remove,
     Grant(&'static str),
     UpdateProfile,
+    /// v2 `DeleteUser`: the same rule as `RemoveUser`.
+    DeleteV2,
+    /// v2 `UpdateHumanUser` of the profile.
+    UpdateHumanV2,
+    /// v2 `UpdateUser` of the profile.
+    UpdateUserV2,
 }
 
 impl Op {
@@ -61,13 +68,16 @@ impl Op {
             Self::Remove => Rpc::RemoveUser,
             Self::Grant(_) => Rpc::AddOrgMember,
             Self::UpdateProfile => Rpc::UpdateHumanProfile,
+            Self::DeleteV2 => Rpc::DeleteUserV2,
+            Self::UpdateHumanV2 => Rpc::UpdateHumanUserV2,
+            Self::UpdateUserV2 => Rpc::UpdateUserV2,
         }
     }
 
     /// Whether success changes the target so that it cannot serve the next case (a second
-    /// identical profile update would be "not changed").
+    /// identical v1 profile update would be "not changed"; v2's is a no-op that succeeds).
     fn consumes(self) -> bool {
-        !matches!(self, Self::Token)
+        !matches!(self, Self::Token | Self::UpdateHumanV2 | Self::UpdateUserV2)
     }
 }
 
@@ -79,8 +89,8 @@ const OK: (i32, &str) = (0, "");
 fn expected(op: Op, caller: Option<&str>, target: Option<&str>) -> (i32, &'static str) {
     let Some(caller) = caller else { return MEMBERSHIP };
     let needed = match op {
-        Op::Token | Op::UpdateProfile => "user.write",
-        Op::Remove => "user.delete",
+        Op::Token | Op::UpdateProfile | Op::UpdateHumanV2 | Op::UpdateUserV2 => "user.write",
+        Op::Remove | Op::DeleteV2 => "user.delete",
         Op::Grant(_) => "org.member.write",
     };
     if !permissions(caller).contains(needed) {
@@ -89,7 +99,11 @@ fn expected(op: Op, caller: Option<&str>, target: Option<&str>) -> (i32, &'stati
     match op {
         // Humans cannot hold instance roles, so an instance-role target is a machine user.
         Op::UpdateProfile if target.is_some_and(instance_wide) => return (9, "Profile not found (COMMAND-3M9sd)"),
-        Op::UpdateProfile => return OK,
+        // v2 finds the machine and refuses a human's profile for it.
+        Op::UpdateHumanV2 | Op::UpdateUserV2 if target.is_some_and(instance_wide) => {
+            return (9, "The User must be personal (QUERY-WLTce)");
+        }
+        Op::UpdateProfile | Op::UpdateHumanV2 | Op::UpdateUserV2 => return OK,
         Op::Grant(role) if instance_wide(role) => return (3, "Member roles are invalid (ORG-4N8es)"),
         _ => {}
     }
@@ -169,16 +183,24 @@ async fn no_role_reaches_a_permission_it_does_not_hold() {
     callers.push((None, machine_bearer(&server, "caller-none", &[]).await));
 
     let targets_roles: Vec<Option<&str>> = ROLES.iter().copied().map(Some).chain([None]).collect();
-    let mut ops = vec![Op::Token, Op::Remove, Op::UpdateProfile];
+    let mut ops = vec![Op::Token, Op::Remove, Op::UpdateProfile, Op::DeleteV2, Op::UpdateHumanV2, Op::UpdateUserV2];
     ops.extend(ROLES.iter().map(|role| Op::Grant(role)));
 
     let mut targets = Targets { org, made: 0 };
     let mut calls = 0;
-    for protocol in PROTOCOLS {
-        for &target_role in &targets_roles {
+    let mut rotated = 0;
+    for (round, protocol) in PROTOCOLS.into_iter().enumerate() {
+        for (t, &target_role) in targets_roles.iter().enumerate() {
             let mut target = targets.make(&server, target_role).await;
-            for (caller_role, bearer) in &callers {
+            for (c, (caller_role, bearer)) in callers.iter().enumerate() {
                 for &op in &ops {
+                    // v2's DeleteUser follows RemoveUser's rule and a success costs a new target
+                    // (an instance-role one is a CLI run): each (caller, target) cell is checked
+                    // over one protocol, rotating, so every protocol serves a fifth of the cells.
+                    if op == Op::DeleteV2 && (t + c) % PROTOCOLS.len() != round {
+                        rotated += 1;
+                        continue;
+                    }
                     if let Op::Grant(role) = op {
                         target.roles = vec![role.to_owned()];
                     }
@@ -197,7 +219,8 @@ async fn no_role_reaches_a_permission_it_does_not_hold() {
             }
         }
     }
-    assert_eq!(calls, PROTOCOLS.len() * targets_roles.len() * callers.len() * ops.len());
+    assert_eq!(calls + rotated, PROTOCOLS.len() * targets_roles.len() * callers.len() * ops.len());
+    assert_eq!(rotated, (PROTOCOLS.len() - 1) * targets_roles.len() * callers.len(), "DeleteUser once per cell");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,6 +245,8 @@ async fn the_instance_keeps_an_owner_and_can_be_recovered(server: Server) {
     let (status, _, outcome) = server.rest("DELETE", &format!("/management/v1/users/{admin_id}"), &headers, None).await;
     assert_eq!((status, outcome.code), (400, 9), "{outcome:?}");
     assert_eq!(outcome.detail_id.as_deref(), Some("PERSONA-OWN01"));
+    let (status, _, outcome) = server.rest("DELETE", &format!("/v2/users/{admin_id}"), &headers, None).await;
+    assert_eq!((status, outcome.code, outcome.detail_id.as_deref()), (400, 9, Some("PERSONA-OWN01")), "v2 too");
 
     let (_, recovered) = server.instance_user("ops", "IAM_OWNER").await;
     let (_, _, org) =

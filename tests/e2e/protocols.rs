@@ -1,7 +1,9 @@
-//! Tables of cases for every RPC of the contract, run over REST, gRPC and gRPC-Web alike: the
-//! same code, message and error detail, the same response values on all three, so the
-//! protocols cannot drift apart. UpdateHumanProfile, the core, has a table of its own; the
-//! other twelve share one with the errors clients see most (CONTRACT section 3).
+//! Tables of cases for every RPC of the contract, run over REST, gRPC, gRPC-Web and Connect
+//! (JSON and binary) alike: the same code, message and error detail, the same response values
+//! on all five, so the protocols cannot drift apart. UpdateHumanProfile, the core, has a table
+//! of its own; the other twelve of v1 share one with the errors clients see most (CONTRACT
+//! section 3); v2's six have theirs (section 7), and v2's answers are compared whole across
+//! the protocols.
 //!
 //! Each case makes what it needs before its call (a user of its own, already changed if it
 //! needs that), so no case depends on another: every protocol runs the table in another order
@@ -10,6 +12,8 @@
 use crate::calls::{Call, PROTOCOLS, Protocol, invoke};
 use crate::harness::{ADA, Outcome, Server, add_human, machine_bearer, update_ada};
 use persona_api_grpc::pb::zitadel::management::v1 as pb;
+use persona_api_grpc::pb::zitadel::object::v2::{ListQuery, Organization, organization::Org};
+use persona_api_grpc::pb::zitadel::user::v2;
 use serde_json::{Value, json};
 
 /// The callers and objects every case may use, made once: nothing in it is changed by a case.
@@ -628,6 +632,372 @@ fn other_cases(scene: &Scene) -> Vec<Case> {
     ]
 }
 
+/// v2 `AddHumanUser` of `user_name` with these names (`ada@example.com`), in the caller's org.
+fn v2_human(user_name: &str, given: &str, family: &str) -> v2::AddHumanUserRequest {
+    v2::AddHumanUserRequest {
+        username: Some(user_name.to_owned()),
+        profile: Some(v2::SetHumanProfile {
+            given_name: given.to_owned(),
+            family_name: family.to_owned(),
+            ..Default::default()
+        }),
+        email: Some(v2::SetHumanEmail { email: "ada@example.com".to_owned(), verification: None }),
+        ..Default::default()
+    }
+}
+
+/// v2 `UpdateHumanUser` of `user_id` setting both names (the other fields stay).
+fn v2_update(user_id: &str, given: &str, family: &str) -> v2::UpdateHumanUserRequest {
+    v2::UpdateHumanUserRequest {
+        user_id: user_id.to_owned(),
+        profile: Some(v2::SetHumanProfile {
+            given_name: given.to_owned(),
+            family_name: family.to_owned(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// v2 `UpdateUser` of `user_id` with this human part.
+fn v2_patch(user_id: &str, human: v2::update_user_request::Human) -> v2::UpdateUserRequest {
+    v2::UpdateUserRequest {
+        user_id: user_id.to_owned(),
+        username: None,
+        user_type: Some(v2::update_user_request::UserType::Human(human)),
+    }
+}
+
+/// v2 `UpdateUser` of `user_id` setting the nick name only.
+fn v2_nick(user_id: &str, nick: &str) -> v2::UpdateUserRequest {
+    let profile = v2::update_user_request::human::Profile { nick_name: Some(nick.to_owned()), ..Default::default() };
+    v2_patch(user_id, v2::update_user_request::Human { profile: Some(profile), ..Default::default() })
+}
+
+/// v2 `ListUsers` of the users with these ids.
+fn v2_list_ids(ids: &[&str]) -> v2::ListUsersRequest {
+    let ids = v2::InUserIdQuery { user_ids: ids.iter().map(|id| (*id).to_owned()).collect() };
+    v2::ListUsersRequest {
+        queries: vec![v2::SearchQuery { query: Some(v2::search_query::Query::InUserIdsQuery(ids)) }],
+        ..Default::default()
+    }
+}
+
+fn v2_get(user_id: String) -> Call {
+    Call::GetUserByIdV2(v2::GetUserByIdRequest { user_id })
+}
+
+fn v2_delete(user_id: String) -> Call {
+    Call::DeleteUserV2(v2::DeleteUserRequest { user_id })
+}
+
+/// The cases of v2's `UserService` (CONTRACT section 7).
+fn v2_cases(scene: &Scene) -> Vec<Case> {
+    let ok = |wants: &[(&'static str, Want)]| Expect::Ok(wants.iter().map(|(p, w)| (*p, w.clone())).collect());
+    let denied = || Expect::Error(7, "No matching permissions found (AUTH-5mWD2)");
+    let query_not_found = || Expect::Error(5, "User could not be found (QUERY-HNhb3)");
+    let command_not_found = || Expect::Error(5, "User could not be found (COMMAND-m9od)");
+    let membership = || Expect::Error(5, "membership not found (AUTHZ-cdgFk)");
+    let given_name_rule = |message: &'static str| -> &'static str {
+        match message {
+            "AddHumanUserRequest" => {
+                "invalid AddHumanUserRequest.Profile: embedded message failed validation | caused by: invalid \
+                 SetHumanProfile.GivenName: value length must be between 1 and 200 runes, inclusive"
+            }
+            _ => {
+                "invalid UpdateHumanUserRequest.Profile: embedded message failed validation | caused by: invalid \
+                 SetHumanProfile.GivenName: value length must be between 1 and 200 runes, inclusive"
+            }
+        }
+    };
+    let new_name = |s: &Subject| format!("{}-v2", s.user_name);
+    let (foreign, foreign_too, other_org) =
+        (scene.foreign_user.clone(), scene.foreign_user.clone(), scene.other_org.clone());
+    let owner_is_other = other_org.clone();
+    vec![
+        // AddHumanUser
+        case(
+            "a v2 user gets its id and creation date",
+            Given::Human,
+            calling(move |s| Call::AddHumanUserV2(v2_human(&new_name(s), "Grace", "Hopper"))),
+            ok(&[
+                ("/userId", Want::Set),
+                ("/details/sequence", Want::Is(json!("1"))),
+                ("/details/creationDate", Want::Timestamp),
+                ("/details/resourceOwner", Want::Set),
+                ("/emailCode", Want::Absent),
+            ]),
+        ),
+        case(
+            "return_code returns an email code",
+            Given::Human,
+            calling(move |s| {
+                let mut request = v2_human(&new_name(s), "Grace", "Hopper");
+                request.email = Some(v2::SetHumanEmail {
+                    email: "grace@example.com".to_owned(),
+                    verification: Some(v2::set_human_email::Verification::ReturnCode(
+                        v2::ReturnEmailVerificationCode {},
+                    )),
+                });
+                Call::AddHumanUserV2(request)
+            }),
+            ok(&[("/userId", Want::Set), ("/emailCode", Want::Set)]),
+        ),
+        case(
+            "organization names the org",
+            Given::Human,
+            calling(move |s| {
+                let mut request = v2_human(&new_name(s), "Grace", "Hopper");
+                request.organization = Some(Organization { org: Some(Org::OrgId(other_org.clone())) });
+                Call::AddHumanUserV2(request)
+            }),
+            ok(&[("/details/resourceOwner", Want::Is(json!(owner_is_other)))]),
+        ),
+        case(
+            "a password is refused, not dropped",
+            Given::Human,
+            calling(move |s| {
+                let mut request = v2_human(&new_name(s), "Grace", "Hopper");
+                request.password_type = Some(v2::add_human_user_request::PasswordType::Password(v2::Password {
+                    password: "Secret-42".to_owned(),
+                    change_required: false,
+                }));
+                Call::AddHumanUserV2(request)
+            }),
+            Expect::Error(3, "password is not supported by Persona; leave it empty (PERSONA-IMP01)"),
+        ),
+        case(
+            "send_code needs a mail channel Persona does not have",
+            Given::Human,
+            calling(move |s| {
+                let mut request = v2_human(&new_name(s), "Grace", "Hopper");
+                request.email = Some(v2::SetHumanEmail {
+                    email: "grace@example.com".to_owned(),
+                    verification: Some(v2::set_human_email::Verification::SendCode(v2::SendEmailVerificationCode {
+                        url_template: None,
+                    })),
+                });
+                Call::AddHumanUserV2(request)
+            }),
+            Expect::Error(3, "email.send_code is not supported by Persona; leave it empty (PERSONA-IMP01)"),
+        ),
+        case(
+            "an empty given name, in v2's words",
+            Given::Human,
+            calling(move |s| Call::AddHumanUserV2(v2_human(&new_name(s), "", "Hopper"))),
+            invalid(given_name_rule("AddHumanUserRequest")),
+        ),
+        case(
+            "a v2 user name taken in another case of letters",
+            Given::Human,
+            calling(|s| Call::AddHumanUserV2(v2_human(&s.user_name.to_uppercase(), "Grace", "Hopper"))),
+            Expect::Error(6, "User already exists (V3-DKcYh)"),
+        ),
+        case(
+            "a viewer may not add v2 users",
+            Given::Human,
+            calling(move |s| Call::AddHumanUserV2(v2_human(&new_name(s), "Grace", "Hopper"))),
+            denied(),
+        )
+        .by(Caller::Viewer),
+        // GetUserByID
+        case(
+            "a v1 human reads back in v2's shape",
+            Given::Human,
+            by_id(v2_get),
+            ok(&[
+                ("/user/userId", Want::Set),
+                ("/user/state", Want::Is(json!("USER_STATE_INITIAL"))),
+                ("/user/human/profile/givenName", Want::Is(json!("Ada"))),
+                ("/user/human/profile/familyName", Want::Is(json!("Lovelace"))),
+                ("/user/human/profile/displayName", Want::Is(json!("Ada Lovelace"))),
+                ("/user/human/email/email", Want::Is(json!("ada@example.com"))),
+                ("/user/details/sequence", Want::Is(json!("1"))),
+                ("/user/details/resourceOwner", Want::Set),
+                ("/details/sequence", Want::Is(json!("1"))),
+                ("/details/creationDate", Want::Timestamp),
+                ("/user/machine", Want::Absent),
+            ]),
+        ),
+        case(
+            "a machine reads back as a machine",
+            Given::Machine,
+            by_id(v2_get),
+            ok(&[("/user/machine/name", Want::Is(json!("Machine"))), ("/user/human", Want::Absent)]),
+        ),
+        case("an unknown user", Given::Human, calling(|_| v2_get("404404404".into())), query_not_found()),
+        case("a removed user", Given::Removed, by_id(v2_get), query_not_found()),
+        case(
+            "the instance owner finds a user of another org without the header",
+            Given::Human,
+            calling(move |_| v2_get(foreign.clone())),
+            ok(&[("/user/human/profile/givenName", Want::Is(json!("Ada")))]),
+        ),
+        case(
+            "an org viewer does not see a user of another org",
+            Given::Human,
+            calling(move |_| v2_get(foreign_too.clone())),
+            query_not_found(),
+        )
+        .by(Caller::Viewer),
+        case("a viewer reads", Given::Human, by_id(v2_get), ok(&[("/user/userId", Want::Set)])).by(Caller::Viewer),
+        case("a member of nothing reads nothing", Given::Human, by_id(v2_get), membership()).by(Caller::Loner),
+        case("no token", Given::Human, by_id(v2_get), Expect::Error(16, "auth header missing")).by(Caller::Missing),
+        // UpdateHumanUser
+        case(
+            "a v2 change is the user's next event",
+            Given::Human,
+            calling(|s| Call::UpdateHumanUserV2(v2_update(&s.id, "Grace", "Hopper"))),
+            ok(&[("/details/sequence", Want::Is(json!("2"))), ("/details/changeDate", Want::Timestamp)]),
+        ),
+        case(
+            "an update that changes nothing succeeds with the current details",
+            Given::Changed("Grace"),
+            calling(|s| Call::UpdateHumanUserV2(v2_update(&s.id, "Grace", "Lovelace"))),
+            ok(&[("/details/sequence", Want::Is(json!("2"))), ("/details/changeDate", Want::Timestamp)]),
+        ),
+        case(
+            "a machine has no human profile",
+            Given::Machine,
+            calling(|s| Call::UpdateHumanUserV2(v2_update(&s.id, "Grace", "Hopper"))),
+            Expect::Error(9, "The User must be personal (QUERY-WLTce)"),
+        ),
+        case(
+            "updating an unknown user",
+            Given::Human,
+            calling(|_| Call::UpdateHumanUserV2(v2_update("404404404", "Grace", "Hopper"))),
+            command_not_found(),
+        ),
+        case(
+            "an empty given name on update, in v2's words",
+            Given::Human,
+            calling(|s| Call::UpdateHumanUserV2(v2_update(&s.id, "", "Hopper"))),
+            invalid(given_name_rule("UpdateHumanUserRequest")),
+        ),
+        case(
+            "a password change is refused, not dropped",
+            Given::Human,
+            calling(|s| {
+                let mut request = v2_update(&s.id, "Grace", "Hopper");
+                request.password = Some(v2::SetPassword::default());
+                Call::UpdateHumanUserV2(request)
+            }),
+            Expect::Error(3, "password is not supported by Persona; leave it empty (PERSONA-IMP01)"),
+        ),
+        case(
+            "a viewer may not update",
+            Given::Human,
+            calling(|s| Call::UpdateHumanUserV2(v2_update(&s.id, "Eve", "Intruder"))),
+            denied(),
+        )
+        .by(Caller::Viewer),
+        case(
+            "permission comes before validation on v2 too",
+            Given::Human,
+            calling(|s| Call::UpdateHumanUserV2(v2_update(&s.id, "", ""))),
+            denied(),
+        )
+        .by(Caller::Viewer),
+        // UpdateUser
+        case(
+            "a partial update answers its change date",
+            Given::Human,
+            calling(|s| Call::UpdateUserV2(v2_nick(&s.id, "Countess"))),
+            ok(&[("/changeDate", Want::Timestamp), ("/emailCode", Want::Absent)]),
+        ),
+        case(
+            "a machine's part for a human",
+            Given::Human,
+            calling(|s| {
+                Call::UpdateUserV2(v2::UpdateUserRequest {
+                    user_id: s.id.clone(),
+                    username: None,
+                    user_type: Some(v2::update_user_request::UserType::Machine(v2::update_user_request::Machine {
+                        name: Some("Bot".to_owned()),
+                        description: None,
+                    })),
+                })
+            }),
+            Expect::Error(9, "The User must be a machine (PERSONA-USR02)"),
+        ),
+        case(
+            "a human's part for a machine",
+            Given::Machine,
+            calling(|s| Call::UpdateUserV2(v2_nick(&s.id, "Countess"))),
+            Expect::Error(9, "The User must be personal (QUERY-WLTce)"),
+        ),
+        case(
+            "a user name taken by another user",
+            Given::Human,
+            calling(|s| {
+                Call::UpdateUserV2(v2::UpdateUserRequest {
+                    user_id: s.id.clone(),
+                    // The scene's viewer is a machine user of the same org.
+                    username: Some("VIEWER".to_owned()),
+                    user_type: None,
+                })
+            }),
+            Expect::Error(6, "User already exists (V3-DKcYh)"),
+        ),
+        case(
+            "updating a removed user",
+            Given::Removed,
+            calling(|s| Call::UpdateUserV2(v2_nick(&s.id, "Countess"))),
+            command_not_found(),
+        ),
+        // DeleteUser
+        case(
+            "a deletion is the user's next event",
+            Given::Human,
+            by_id(v2_delete),
+            ok(&[("/details/sequence", Want::Is(json!("2"))), ("/details/changeDate", Want::Timestamp)]),
+        ),
+        case("deleting an unknown user", Given::Human, calling(|_| v2_delete("404404404".into())), command_not_found()),
+        case("deleting a deleted user", Given::Removed, by_id(v2_delete), command_not_found()),
+        case("a viewer may not delete", Given::Human, by_id(v2_delete), denied()).by(Caller::Viewer),
+        // ListUsers
+        case(
+            "the users of these ids",
+            Given::Human,
+            calling(|s| Call::ListUsersV2(v2_list_ids(&[&s.id, "404404404"]))),
+            ok(&[
+                ("/details/totalResult", Want::Is(json!("1"))),
+                ("/details/timestamp", Want::Timestamp),
+                ("/result/0/userId", Want::Set),
+                ("/result/1", Want::Absent),
+            ]),
+        ),
+        case(
+            "an org viewer lists no user of another org",
+            Given::Human,
+            calling({
+                let foreign = scene.foreign_user.clone();
+                move |_| Call::ListUsersV2(v2_list_ids(&[&foreign]))
+            }),
+            ok(&[("/details/totalResult", Want::Absent), ("/result", Want::Absent)]),
+        )
+        .by(Caller::Viewer),
+        case(
+            "a page over 1000",
+            Given::Human,
+            calling(|_| {
+                Call::ListUsersV2(v2::ListUsersRequest {
+                    query: Some(ListQuery { offset: 0, limit: 1001, asc: true }),
+                    ..Default::default()
+                })
+            }),
+            Expect::Error(3, "A page holds at most 1000 results (PERSONA-QRY01)"),
+        ),
+        case(
+            "a member of nothing lists nothing",
+            Given::Human,
+            calling(|_| Call::ListUsersV2(v2::ListUsersRequest::default())),
+            membership(),
+        )
+        .by(Caller::Loner),
+    ]
+}
+
 /// `call` by the admin over REST, which must succeed: the response.
 async fn as_admin(server: &Server, call: Call) -> Value {
     let admin = server.admin();
@@ -734,6 +1104,112 @@ async fn every_other_rpc_behaves_identically_over_rest_grpc_and_grpc_web() {
     let server = Server::start().await;
     let scene = scene(&server).await;
     run_table(&server, &scene, &other_cases(&scene)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_v2_rpc_behaves_identically_over_every_protocol() {
+    let server = Server::start().await;
+    let scene = scene(&server).await;
+    run_table(&server, &scene, &v2_cases(&scene)).await;
+}
+
+/// What a call answered, whole, for comparing protocols: the outcome without what differs by
+/// nature (REST's and Connect's error bodies are their own JSON; gRPC has none), and without
+/// the list's timestamp (the time of the call).
+fn comparable(outcome: &Outcome) -> (i32, String, Option<String>, Option<String>, Vec<String>, Value) {
+    let mut body = if outcome.code == 0 { outcome.body.clone() } else { Value::Null };
+    if let Some(details) = body.get_mut("details").and_then(Value::as_object_mut) {
+        details.remove("timestamp");
+    }
+    (
+        outcome.code,
+        outcome.message.clone(),
+        outcome.detail_id.clone(),
+        outcome.detail_message.clone(),
+        outcome.violations.clone(),
+        body,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2_answers_are_the_same_whole_body_over_every_protocol() {
+    let server = Server::start().await;
+    let scene = scene(&server).await;
+    let admin = [("authorization", scene.admin.as_str())];
+    // A user with every part v2 reads: names, nick, display, language, gender, a verified email,
+    // a phone; a v1 machine beside it.
+    let mut request = v2_human("whole", "Ada", "Lovelace");
+    if let Some(profile) = &mut request.profile {
+        profile.nick_name = Some("Countess".to_owned());
+        profile.display_name = Some("Ada, Countess of Lovelace".to_owned());
+        profile.preferred_language = Some("en".to_owned());
+        profile.gender = Some(v2::Gender::Female as i32);
+    }
+    request.email = Some(v2::SetHumanEmail {
+        email: "ada@example.com".to_owned(),
+        verification: Some(v2::set_human_email::Verification::IsVerified(true)),
+    });
+    request.phone = Some(v2::SetHumanPhone { phone: "+41 79 555 01 00".to_owned(), verification: None });
+    let created = invoke(&server, Protocol::Rest, &Call::AddHumanUserV2(request), &admin).await.outcome;
+    let id = created.ok()["userId"].as_str().expect("id").to_owned();
+    let machine = as_admin(
+        &server,
+        Call::AddMachineUser(pb::AddMachineUserRequest {
+            user_name: "whole-bot".to_owned(),
+            name: "Bot".to_owned(),
+            description: "beside".to_owned(),
+            ..Default::default()
+        }),
+    )
+    .await["userId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // And one with nothing beyond v1's required fields: no nick name, no language, no phone.
+    let plain = add_human(&server, None, "plain", ADA).await;
+    let both = v2::ListUsersRequest {
+        sorting_column: v2::UserFieldName::UserName as i32,
+        query: Some(ListQuery { offset: 0, limit: 10, asc: true }),
+        ..v2_list_ids(&[&id, &machine])
+    };
+    // Two validation errors at once: both are named, in the same order, everywhere.
+    let mut two_errors = v2_update(&id, "", "");
+    if let Some(profile) = &mut two_errors.profile {
+        profile.nick_name = Some("n".repeat(201));
+    }
+    let calls = [
+        ("read", v2_get(id.clone()), &admin[..]),
+        ("read a machine", v2_get(machine.clone()), &admin[..]),
+        ("read a plain human", v2_get(plain.clone()), &admin[..]),
+        ("list both", Call::ListUsersV2(both), &admin[..]),
+        ("a no-op update", Call::UpdateHumanUserV2(v2_update(&id, "Ada", "Lovelace")), &admin[..]),
+        ("a no-op patch", Call::UpdateUserV2(v2_nick(&id, "Countess")), &admin[..]),
+        ("several violations", Call::UpdateHumanUserV2(two_errors), &admin[..]),
+        ("unknown", v2_delete("404404404".to_owned()), &admin[..]),
+        ("no token", v2_get(id.clone()), &[][..]),
+    ];
+    for (case, call, metadata) in &calls {
+        let rest = comparable(&invoke(&server, Protocol::Rest, call, metadata).await.outcome);
+        for protocol in PROTOCOLS {
+            let answer = comparable(&invoke(&server, protocol, call, metadata).await.outcome);
+            assert_eq!(answer, rest, "{case}: {protocol:?} answers as REST does");
+        }
+        if *case == "read" {
+            let user = &rest.5["user"];
+            assert_eq!(user["human"]["profile"]["gender"], "GENDER_FEMALE", "{user}");
+            assert_eq!(user["human"]["email"], json!({"email": "ada@example.com", "isVerified": true}));
+            assert_eq!(user["human"]["phone"]["phone"], "+41795550100", "{user}");
+            assert_eq!(user["loginNames"], json!(["whole"]), "{user}");
+        }
+        if *case == "list both" {
+            let names: Vec<&Value> =
+                rest.5["result"].as_array().expect("result").iter().map(|u| &u["username"]).collect();
+            assert_eq!(names, [&json!("whole"), &json!("whole-bot")]);
+        }
+        if *case == "several violations" {
+            assert_eq!(rest.4.len(), 3, "every violated field is named: {rest:?}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,12 @@
 //! The v2 user service over REST, beside what the SDK flows (`sdk.rs`) prove: entity tags and
 //! `If-Match`, validate-only, the no-op update, one history for v1 and v2, users the caller
-//! may not see, paging limits, and the operator's view (OpenAPI, metrics labels).
+//! may not see, paging limits, and the operator's view (OpenAPI, metrics labels); and
+//! `if-match` / `x-persona-validate-only` as gRPC metadata and Connect headers on both v2
+//! update RPCs, over every protocol.
 
+use crate::calls::{Call, PROTOCOLS, Protocol, invoke};
 use crate::harness::Server;
+use persona_api_grpc::pb::zitadel::user::v2 as pb;
 use serde_json::{Value, json};
 
 async fn add_v2(server: &Server, user_name: &str) -> String {
@@ -163,6 +167,97 @@ async fn list_users_pages_with_totals_refuses_oversized_pages_and_is_labelled_in
         assert!(
             document["paths"][path][method]["operationId"].as_str().is_some_and(|o| o.starts_with("UserService_")),
             "{path} {method}"
+        );
+    }
+}
+
+/// v2 `UpdateHumanUser` of `id` to given name `given` (family name Lovelace).
+fn rename(id: &str, given: &str) -> Call {
+    Call::UpdateHumanUserV2(pb::UpdateHumanUserRequest {
+        user_id: id.to_owned(),
+        profile: Some(pb::SetHumanProfile {
+            given_name: given.to_owned(),
+            family_name: "Lovelace".to_owned(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+/// v2 `UpdateUser` of `id` to nick name `nick`.
+fn nick(id: &str, nick: &str) -> Call {
+    use pb::update_user_request::{Human, UserType, human::Profile};
+    let profile = Profile { nick_name: Some(nick.to_owned()), ..Profile::default() };
+    Call::UpdateUserV2(pb::UpdateUserRequest {
+        user_id: id.to_owned(),
+        username: None,
+        user_type: Some(UserType::Human(Human { profile: Some(profile), ..Human::default() })),
+    })
+}
+
+/// The sequence and names of v2 user `id`, read over gRPC.
+async fn state(server: &Server, id: &str) -> (Value, Value, Value) {
+    let admin = server.admin();
+    let call = Call::GetUserByIdV2(pb::GetUserByIdRequest { user_id: id.to_owned() });
+    let read = invoke(server, Protocol::Grpc, &call, &[("authorization", admin.as_str())]).await.outcome;
+    let user = &read.ok()["user"];
+    let profile = &user["human"]["profile"];
+    (user["details"]["sequence"].clone(), profile["givenName"].clone(), profile["nickName"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn if_match_and_validate_only_travel_as_metadata_and_connect_headers_on_both_v2_updates() {
+    let server = Server::start().await;
+    let admin = server.admin();
+    for protocol in PROTOCOLS {
+        let name = format!("conditional-{protocol:?}").to_lowercase();
+        let id = add_v2(&server, &name).await;
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut metadata = vec![("authorization", admin.as_str())];
+            metadata.extend_from_slice(extra);
+            metadata
+        };
+        let stale_status = if protocol == Protocol::Rest {
+            Some(412)
+        } else if protocol.http_errors() {
+            Some(409)
+        } else {
+            None
+        };
+        for call in [rename(&id, "Grace"), nick(&id, "Countess")] {
+            let case = format!("{protocol:?} {:?}", call.rpc());
+            let reply = invoke(&server, protocol, &call, &with(&[("if-match", "\"7\"")])).await;
+            let stale = "The object was changed concurrently, its current sequence is 1 (PERSONA-PRE01)";
+            assert_eq!((reply.outcome.code, reply.outcome.message.as_str()), (10, stale), "{case}");
+            if protocol != Protocol::Grpc {
+                assert_eq!(reply.status.filter(|_| protocol.http_errors()), stale_status, "{case}");
+            }
+            let reply = invoke(&server, protocol, &call, &with(&[("if-match", "seven")])).await;
+            let malformed = "If-Match must be a quoted sequence like \"7\" (PERSONA-PRE02)";
+            assert_eq!((reply.outcome.code, reply.outcome.message.as_str()), (3, malformed), "{case}");
+
+            // A dry run answers what the call would, and writes nothing.
+            let dry = invoke(&server, protocol, &call, &with(&[("x-persona-validate-only", "true")])).await.outcome;
+            assert_eq!(dry.code, 0, "{case}: {dry:?}");
+            if let Some(details) = dry.body.get("details") {
+                assert_eq!(details["sequence"], "2", "{case}: the sequence it would write");
+            } else {
+                assert!(dry.body["changeDate"].as_str().is_some_and(|d| d.ends_with('Z')), "{case}: {dry:?}");
+            }
+            assert_eq!(state(&server, &id).await, (json!("1"), json!("Ada"), json!("")), "{case}: nothing written");
+        }
+        // A dry run still validates; a current if-match writes.
+        let invalid = invoke(&server, protocol, &rename(&id, ""), &with(&[("x-persona-validate-only", "true")])).await;
+        assert_eq!(invalid.outcome.code, 3, "{protocol:?}: {:?}", invalid.outcome);
+        let current = invoke(&server, protocol, &rename(&id, "Grace"), &with(&[("if-match", "\"1\"")])).await;
+        assert_eq!(current.outcome.ok()["details"]["sequence"], "2", "{protocol:?}");
+        let patched = invoke(&server, protocol, &nick(&id, "Countess"), &with(&[("if-match", "\"2\"")])).await;
+        assert_eq!(patched.outcome.code, 0, "{protocol:?}: {:?}", patched.outcome);
+        assert_eq!(state(&server, &id).await, (json!("3"), json!("Grace"), json!("Countess")), "{protocol:?}");
+        let late = invoke(&server, protocol, &nick(&id, "Late"), &with(&[("if-match", "\"2\"")])).await.outcome;
+        assert_eq!(
+            (late.code, late.message.as_str()),
+            (10, "The object was changed concurrently, its current sequence is 3 (PERSONA-PRE01)")
         );
     }
 }

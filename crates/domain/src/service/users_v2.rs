@@ -256,7 +256,14 @@ impl<S: Store> Service<S> {
             n if n > MAX_LIST_LIMIT => return Err(Error::query_limit_exceeded(MAX_LIST_LIMIT)),
             n => n,
         };
-        if request.filter.depth() > MAX_FILTER_DEPTH || nodes(&request.filter) > MAX_FILTER_NODES {
+        // The limits are on the caller's trees: the `And` that joins the request's top-level
+        // queries is not one of them.
+        let trees = match &request.filter {
+            UserFilter::And(all) => all.as_slice(),
+            other => std::slice::from_ref(other),
+        };
+        let too_deep = trees.iter().any(|tree| tree.depth() > MAX_FILTER_DEPTH);
+        if too_deep || trees.iter().map(nodes).sum::<usize>() > MAX_FILTER_NODES {
             return Err(Error::query_too_complex());
         }
         let scope = if holds(&auth.memberships, Permission::UserRead, None) {
@@ -480,6 +487,30 @@ mod tests {
         let everyone: Vec<&str> = admin_page.users.iter().map(|u| u.user_name.as_str()).collect();
         assert_eq!(everyone, ["A-bot", "ada", "admin", "grace"], "an instance owner sees every org");
         assert_eq!(own.created.details.resource_owner, org, "created in the org named by the request");
+    }
+
+    #[tokio::test]
+    async fn a_search_may_nest_eight_deep_and_hold_256_conditions_besides_the_top_level_and() {
+        let f = Fixture::new(InMemoryStore::default()).await;
+        let leaf = UserFilter::Text { field: TextField::UserName, value: "admin".into(), method: TextMatch::Equals };
+        let nested = |depth: usize| (1..depth).fold(leaf.clone(), |inner, _| UserFilter::Not(Box::new(inner)));
+        let ids = |n: usize| UserFilter::InIds((0..n).map(|i| UserId::new(i.to_string())).collect());
+        let request = |queries: Vec<UserFilter>| ListUsersRequest {
+            filter: UserFilter::And(queries),
+            sort: SortField::UserName,
+            ascending: true,
+            offset: 0,
+            limit: 0,
+        };
+        let fits = [vec![nested(MAX_FILTER_DEPTH)], vec![ids(MAX_FILTER_NODES - 1)], vec![ids(127), ids(127)]];
+        for queries in fits {
+            assert!(f.service.list_users_v2(&f.meta(), request(queries)).await.is_ok());
+        }
+        let too_much = [vec![nested(MAX_FILTER_DEPTH + 1)], vec![ids(MAX_FILTER_NODES)], vec![ids(127), ids(128)]];
+        for queries in too_much {
+            let error = f.service.list_users_v2(&f.meta(), request(queries)).await.expect_err("refused");
+            assert_eq!(error.id(), Some("PERSONA-QRY02"), "{error}");
+        }
     }
 
     #[tokio::test]
