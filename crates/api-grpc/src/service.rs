@@ -37,13 +37,13 @@ impl<S> std::fmt::Debug for ManagementApi<S> {
 }
 
 /// The metadata and the message of a request.
-fn split<T>(request: Request<T>) -> (RequestHeaders, T) {
+pub(crate) fn split<T>(request: Request<T>) -> (RequestHeaders, T) {
     let headers = RequestHeaders::from_headers(request.metadata().as_ref());
     (headers, request.into_inner())
 }
 
 /// A domain result as a gRPC reply.
-fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
+pub(crate) fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
     result.map(Response::new).map_err(|error| to_status(&error))
 }
 

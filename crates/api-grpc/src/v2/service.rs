@@ -2,12 +2,11 @@
 //! [`super::rpc`], as [`crate::ManagementApi`] does for v1.
 
 use super::rpc;
-use crate::headers::RequestHeaders;
 use crate::pb::zitadel::user::v2 as pb;
 use crate::pb::zitadel::user::v2::user_service_server::UserService;
-use crate::status::to_status;
+use crate::service::{reply, split};
 use persona_domain::ports::Store;
-use persona_domain::{Error, Service};
+use persona_domain::Service;
 use tonic::{Request, Response, Status};
 
 /// `zitadel.user.v2.UserService` over Persona's application service.
@@ -33,15 +32,6 @@ impl<S> std::fmt::Debug for UserApi<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UserApi").finish_non_exhaustive()
     }
-}
-
-fn split<T>(request: Request<T>) -> (RequestHeaders, T) {
-    let headers = RequestHeaders::from_headers(request.metadata().as_ref());
-    (headers, request.into_inner())
-}
-
-fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(|error| to_status(&error))
 }
 
 #[tonic::async_trait]
