@@ -169,6 +169,16 @@ mod tests {
     }
 
     #[test]
+    fn no_script_or_style_names_another_origin() {
+        for asset in ASSETS.iter().filter(|a| !a.content_type.starts_with("image/")) {
+            let text = std::str::from_utf8(asset.body).expect("UTF-8 text");
+            for scheme in ["http://", "https://", "//cdn", "ws://", "wss://"] {
+                assert!(!text.contains(scheme), "{} names {scheme}", asset.name);
+            }
+        }
+    }
+
+    #[test]
     fn if_none_match_with_the_current_etag_is_not_modified() {
         let table = [
             ("\"abc\"", true),
