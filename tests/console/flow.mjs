@@ -80,7 +80,7 @@ try {
   step = 'a wrong token';
   await tokenField.fill('not-a-token');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText('This token was not accepted').waitFor();
+  await page.locator('#token-error').getByText('This token was not accepted').waitFor();
   check((await page.evaluate(() => sessionStorage.length)) === 0, 'a refused token was stored');
 
   step = 'sign in';
@@ -103,18 +103,18 @@ try {
   const userLinks = page.locator('ul.users a');
   await search.fill('member');
   await search.press('Enter');
-  await page.getByText('1–20 of 25 users matching “member”').waitFor();
+  await count.getByText('1–20 of 25 users matching “member”').waitFor();
   check((await userLinks.count()) === 20, `first page shows ${await userLinks.count()} users`);
   await page.getByRole('link', { name: 'Next page' }).click();
-  await page.getByText('21–25 of 25 users matching “member”').waitFor();
+  await count.getByText('21–25 of 25 users matching “member”').waitFor();
   check((await userLinks.count()) === 5, `second page shows ${await userLinks.count()} users`);
   await search.fill('GRACE@EXAMPLE');
   await search.press('Enter');
-  await page.getByText('1–1 of 1 user matching').waitFor();
+  await count.getByText('1–1 of 1 user matching').waitFor();
   check((await userLinks.allTextContents()).join() === 'Grace Hopper', 'the email search found someone else');
   await search.fill('hopp');
   await search.press('Enter');
-  await page.getByText('1–1 of 1 user matching “hopp”').waitFor();
+  await count.getByText('1–1 of 1 user matching “hopp”').waitFor();
   check((await userLinks.allTextContents()).join() === 'Grace Hopper', 'the last-name search found someone else');
 
   step = 'switch orgs';
@@ -122,7 +122,7 @@ try {
   await page.getByRole('link', { name: 'Charles Babbage' }).waitFor();
   check((await userLinks.count()) === 1, `the other org lists ${await userLinks.count()} users`);
   await orgSwitch.selectOption({ index: orgNames.indexOf(otherOrg) === 0 ? 1 : 0 });
-  await page.getByText(/of 2[0-9] users/).waitFor();
+  await count.getByText(/of 2[0-9] users/).waitFor();
 
   step = 'a new user: every violation next to its field';
   await page.getByRole('link', { name: 'New user' }).click();
@@ -147,7 +147,7 @@ try {
   await page.getByRole('link', { name: '← Users' }).click();
   await search.fill('lovelace');
   await search.press('Enter');
-  await page.getByText('1–1 of 1 user matching “lovelace”').waitFor();
+  await count.getByText('1–1 of 1 user matching “lovelace”').waitFor();
   await page.getByRole('link', { name: 'Ada Lovelace' }).click();
   await page.getByRole('heading', { name: 'Ada Lovelace', level: 1 }).waitFor();
   const field = (label) => page.getByLabel(label, { exact: true });
@@ -192,7 +192,7 @@ try {
   );
   await field('Last name').fill('Byron');
   await page.getByRole('button', { name: 'Save' }).click();
-  await page.getByText('This user was changed elsewhere').waitFor();
+  await page.locator('form#profile .conflict').getByText('This user was changed elsewhere').waitFor();
   check((await field('Last name').inputValue()) === 'Byron', 'the input was not kept');
   const reload = page.getByRole('button', { name: 'Reload' });
   check(await reload.isVisible(), 'no Reload offered');
