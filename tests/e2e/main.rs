@@ -10,6 +10,7 @@ mod bootstrap;
 mod calls;
 mod causes;
 mod connect;
+mod console;
 mod crash;
 mod extensions;
 mod external;

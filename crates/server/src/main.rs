@@ -3,6 +3,7 @@
 
 mod config;
 mod connection;
+mod console;
 mod frames;
 mod listener;
 mod metrics;

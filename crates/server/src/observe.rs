@@ -1,6 +1,7 @@
 //! One span per request, one log line when it is answered, and the request metrics.
 //!
-//! The span carries the protocol (`rest`, `grpc`, `grpc-web`, `connect`), the RPC (or probe path), the
+//! The span carries the protocol (`rest`, `grpc`, `grpc-web`, `connect`), the RPC (or probe path,
+//! or `console` for the console's files), the
 //! REST route, the org header, the org the request acted in (`resolved_org`, recorded by the
 //! application service once it resolved the default org or the header), the request id (the client's `x-request-id` when it is a sane
 //! token, else a generated one; always sent back in `x-request-id`), and, once the response
@@ -93,6 +94,9 @@ fn classify(protocol: Protocol, method: &http::Method, path: &str) -> (String, O
     if protocol == Protocol::Rest {
         if let Some(route) = catalog::find(method.as_str(), path) {
             return (route.label(), Some(route.path));
+        }
+        if crate::console::is_console_path(path) {
+            return ("console".to_owned(), None);
         }
         let probe = PROBES.iter().find(|probe| **probe == path);
         return (probe.map_or("unmatched", |p| p).to_owned(), None);
@@ -354,6 +358,9 @@ mod tests {
             (Protocol::Rest, Method::PUT, "/management/v1/users/1/profile", "UpdateHumanProfile"),
             (Protocol::Rest, Method::GET, "/ready", "/ready"),
             (Protocol::Rest, Method::GET, "/etc/passwd", "unmatched"),
+            (Protocol::Rest, Method::GET, "/console", "console"),
+            (Protocol::Rest, Method::GET, "/console/app.js", "console"),
+            (Protocol::Rest, Method::GET, "/console/no-such-file", "console"),
             (Protocol::Grpc, Method::POST, "/zitadel.management.v1.ManagementService/GetMyOrg", "GetMyOrg"),
             (Protocol::GrpcWeb, Method::POST, "/grpc.health.v1.Health/Check", "grpc.health.v1.Health/Check"),
             (Protocol::Grpc, Method::POST, "/zitadel.management.v1.ManagementService/Nope", "unmatched"),

@@ -6,8 +6,9 @@
 //!
 //! 1. CORS, because browser preflights carry no gRPC content type;
 //! 2. [`observe`](crate::observe::observe): span, request id, log line, metrics;
-//! 3. the operator endpoints `/healthz`, `/ready`, `/metrics`, `/openapi.json`, which are
-//!    neither shed nor timed out;
+//! 3. the operator endpoints `/healthz`, `/ready`, `/metrics`, `/openapi.json` and the
+//!    console's static files under `/console/` ([`crate::console`]), which are neither shed nor
+//!    timed out;
 //! 4. [`protect`](crate::protect::protect): load shedding and the per-request timeout;
 //! 5. the dispatcher to REST, Connect or gRPC (with gRPC-Web translation); gRPC with any
 //!    other codec than protobuf is answered `UNIMPLEMENTED` there.
@@ -258,6 +259,7 @@ pub async fn app<S: Store>(
         .route("/ready", get(ready::<S>))
         .route("/metrics", get(scrape::<S>))
         .route("/openapi.json", get(openapi::<S>))
+        .merge(crate::console::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(Probes { service, ops })
         .fallback_service(api)
