@@ -104,9 +104,26 @@ fn nodes(filter: &UserFilter) -> usize {
     }
 }
 
+/// The page size a list asks for: the default for 0, at most [`MAX_LIST_LIMIT`].
+pub(super) fn limit_of(limit: u32) -> Result<u32, Error> {
+    match limit {
+        0 => Ok(DEFAULT_LIST_LIMIT),
+        n if n > MAX_LIST_LIMIT => Err(Error::query_limit_exceeded(MAX_LIST_LIMIT)),
+        n => Ok(n),
+    }
+}
+
+/// Refuses filter trees that nest too deep or hold too many conditions.
+pub(super) fn check_list_request(request: &ListUsersRequest) -> Result<(), Error> {
+    if request.filter.depth() > MAX_FILTER_DEPTH || nodes(&request.filter) > MAX_FILTER_NODES {
+        return Err(Error::query_too_complex());
+    }
+    Ok(())
+}
+
 impl<S: Store> Service<S> {
     /// A fresh verification code: 8 characters from an alphabet without look-alikes.
-    fn verification_code(&self) -> String {
+    pub(super) fn verification_code(&self) -> String {
         const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
         let mut bytes = [0u8; 8];
         self.inner.random.fill(&mut bytes);
@@ -251,14 +268,8 @@ impl<S: Store> Service<S> {
     /// Authorisation, a limit above 1000, a filter too deep or too large, storage.
     pub async fn list_users_v2(&self, meta: &RequestMeta<'_>, request: ListUsersRequest) -> Result<UserPage, Error> {
         let auth = self.authorize(meta, Permission::UserRead).await?;
-        let limit = match request.limit {
-            0 => DEFAULT_LIST_LIMIT,
-            n if n > MAX_LIST_LIMIT => return Err(Error::query_limit_exceeded(MAX_LIST_LIMIT)),
-            n => n,
-        };
-        if request.filter.depth() > MAX_FILTER_DEPTH || nodes(&request.filter) > MAX_FILTER_NODES {
-            return Err(Error::query_too_complex());
-        }
+        let limit = limit_of(request.limit)?;
+        check_list_request(&request)?;
         let scope = if holds(&auth.memberships, Permission::UserRead, None) {
             OrgScope::All
         } else {
@@ -335,6 +346,8 @@ mod tests {
             },
             rules: ProfileRules::Optional,
             password: false,
+            external_id: None,
+            active: None,
         }
     }
 
@@ -424,6 +437,8 @@ mod tests {
             },
             rules: ProfileRules::Set,
             password: false,
+            external_id: None,
+            active: None,
         };
         f.service.patch_user(&f.meta(), &patch).await.expect("changed");
         let history = f.service.list_user_changes(&f.meta(), &id, 0, 0, true).await.expect("history");

@@ -5,6 +5,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m0001_initial;
 mod m0002_search_keys;
+mod m0004_external_id;
 
 pub(crate) use m0001_initial::{MEMBERSHIP_KEY, USER_NAME_KEY};
 
@@ -13,6 +14,10 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration), Box::new(m0002_search_keys::Migration)]
+        vec![
+            Box::new(m0001_initial::Migration),
+            Box::new(m0002_search_keys::Migration),
+            Box::new(m0004_external_id::Migration),
+        ]
     }
 }
