@@ -81,9 +81,12 @@ fn value_list(name: &str, what: &str, examples: Option<Value>) -> Value {
             "canonicalValues",
             json!(["work"]),
         ),
-        attribute("primary", "boolean", &format!("The one {what} Persona keeps is primary")),
     ];
-    let mut list = attribute(name, "complex", &format!("One {what} (Persona keeps the primary one)"));
+    let mut list = attribute(
+        name,
+        "complex",
+        &format!("One {what}: Persona keeps the one marked primary (else the last), which counts as primary"),
+    );
     list["multiValued"] = json!(true);
     list["subAttributes"] = json!(sub);
     list
@@ -130,7 +133,15 @@ pub fn user_schema(base: &str) -> Value {
         ),
         with(value_list("emails", "email address", None), "required", json!(true)),
         value_list("phoneNumbers", "phone number", Some(json!(["+41795550100", "+14155550100"]))),
-        attribute("active", "boolean", "Whether the user is active (false: deactivated)"),
+        with(
+            attribute(
+                "active",
+                "boolean",
+                "Whether the user is active (false: deactivated); always present, true when not given"
+            ),
+            "required",
+            json!(true),
+        ),
     ]);
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],

@@ -562,7 +562,8 @@ pub fn element_matches(filter: &Filter, element: &serde_json::Map<String, Value>
                 }
                 (Some(Value::Bool(a)), Value::Bool(b)) if matches!(op, Op::Eq | Op::Ne) => a == b,
                 (None, Value::Null) if matches!(op, Op::Eq | Op::Ne) => true,
-                (None, Value::Bool(false)) if matches!(op, Op::Eq | Op::Ne) && path.attr == "primary" => true,
+                // The one value Persona keeps is the primary one.
+                (None, Value::Bool(primary)) if matches!(op, Op::Eq | Op::Ne) && path.attr == "primary" => *primary,
                 _ => false,
             };
             if *op == Op::Ne { !result } else { result }

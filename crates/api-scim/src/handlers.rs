@@ -147,6 +147,11 @@ pub(crate) async fn bulk() -> ScimError {
     ScimError::status(StatusCode::NOT_IMPLEMENTED, "Bulk operations are not supported")
 }
 
+/// `POST /.search` across resource types: Persona serves users only, so it is not offered.
+pub(crate) async fn root_search() -> ScimError {
+    ScimError::status(StatusCode::NOT_IMPLEMENTED, "Search across resource types is not supported: use /Users/.search")
+}
+
 /// `GET /ServiceProviderConfig` (no authentication: it describes the server only).
 pub(crate) async fn service_provider_config<S: Store>(headers: HeaderMap, uri: Uri, path: OrgPath) -> Reply {
     let base = base_url(&headers, &uri, &org_of(path)?);

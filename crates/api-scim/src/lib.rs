@@ -80,6 +80,7 @@ pub fn router<S: Store>(service: Service<S>, config: ScimConfig) -> Router {
             ),
         )
         .route("/scim/v2/{org}/Bulk", any(handlers::bulk))
+        .route("/scim/v2/{org}/.search", any(handlers::root_search))
         .route("/scim/{*rest}", any(handlers::not_found))
         .route("/scim", any(handlers::not_found))
         .with_state(state)

@@ -60,10 +60,10 @@ pub fn user_json(user: &User, base: &str) -> Option<Value> {
         out["locale"] = json!(language);
     }
     if !human.email.address.is_empty() {
-        out["emails"] = json!([{"value": human.email.address, "type": "work", "primary": true}]);
+        out["emails"] = json!([{"value": human.email.address, "type": "work"}]);
     }
     if let Some(phone) = &human.phone {
-        out["phoneNumbers"] = json!([{"value": phone.number, "type": "work", "primary": true}]);
+        out["phoneNumbers"] = json!([{"value": phone.number, "type": "work"}]);
     }
     Some(out)
 }
