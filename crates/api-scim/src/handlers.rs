@@ -153,19 +153,19 @@ pub(crate) async fn root_search() -> ScimError {
 }
 
 /// `GET /ServiceProviderConfig` (no authentication: it describes the server only).
-pub(crate) async fn service_provider_config<S: Store>(headers: HeaderMap, uri: Uri, path: OrgPath) -> Reply {
+pub(crate) async fn service_provider_config(headers: HeaderMap, uri: Uri, path: OrgPath) -> Reply {
     let base = base_url(&headers, &uri, &org_of(path)?);
     reply(StatusCode::OK, &discovery::service_provider_config(&base), None)
 }
 
 /// `GET /ResourceTypes`.
-pub(crate) async fn resource_types<S: Store>(headers: HeaderMap, uri: Uri, path: OrgPath) -> Reply {
+pub(crate) async fn resource_types(headers: HeaderMap, uri: Uri, path: OrgPath) -> Reply {
     let base = base_url(&headers, &uri, &org_of(path)?);
     reply(StatusCode::OK, &discovery::list_of(vec![discovery::user_resource_type(&base)]), None)
 }
 
 /// `GET /ResourceTypes/User`.
-pub(crate) async fn resource_type<S: Store>(headers: HeaderMap, uri: Uri, path: OrgIdPath) -> Reply {
+pub(crate) async fn resource_type(headers: HeaderMap, uri: Uri, path: OrgIdPath) -> Reply {
     let (org, id) = org_and_id(path)?;
     if id != "User" {
         return Err(ScimError::not_found(format!("No resource type {id:?}")));
@@ -174,13 +174,13 @@ pub(crate) async fn resource_type<S: Store>(headers: HeaderMap, uri: Uri, path: 
 }
 
 /// `GET /Schemas`.
-pub(crate) async fn schemas<S: Store>(headers: HeaderMap, uri: Uri, path: OrgPath) -> Reply {
+pub(crate) async fn schemas(headers: HeaderMap, uri: Uri, path: OrgPath) -> Reply {
     let base = base_url(&headers, &uri, &org_of(path)?);
     reply(StatusCode::OK, &discovery::list_of(vec![discovery::user_schema(&base)]), None)
 }
 
 /// `GET /Schemas/{id}`.
-pub(crate) async fn schema<S: Store>(headers: HeaderMap, uri: Uri, path: OrgIdPath) -> Reply {
+pub(crate) async fn schema(headers: HeaderMap, uri: Uri, path: OrgIdPath) -> Reply {
     let (org, id) = org_and_id(path)?;
     if id != USER_SCHEMA {
         return Err(ScimError::not_found(format!("No schema {id:?}")));
@@ -501,10 +501,11 @@ fn couple_languages(before: &Value, after: &mut Value) {
     if (pl0.is_some() && pl.is_none()) || (lo0.is_some() && lo.is_none()) {
         object.remove("preferredLanguage");
         object.remove("locale");
-    } else if lo != lo0 && pl == pl0 {
-        if let Some(locale) = lo {
-            object.insert("preferredLanguage".to_owned(), locale);
-        }
+    } else if lo != lo0
+        && pl == pl0
+        && let Some(locale) = lo
+    {
+        object.insert("preferredLanguage".to_owned(), locale);
     }
 }
 

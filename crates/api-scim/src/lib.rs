@@ -63,11 +63,11 @@ fn refusing_others<S: Store>(route: MethodRouter<ScimState<S>>) -> MethodRouter<
 pub fn router<S: Store>(service: Service<S>, config: ScimConfig) -> Router {
     let state = ScimState { service, config };
     Router::new()
-        .route("/scim/v2/{org}/ServiceProviderConfig", refusing_others(get(handlers::service_provider_config::<S>)))
-        .route("/scim/v2/{org}/ResourceTypes", refusing_others(get(handlers::resource_types::<S>)))
-        .route("/scim/v2/{org}/ResourceTypes/{id}", refusing_others(get(handlers::resource_type::<S>)))
-        .route("/scim/v2/{org}/Schemas", refusing_others(get(handlers::schemas::<S>)))
-        .route("/scim/v2/{org}/Schemas/{id}", refusing_others(get(handlers::schema::<S>)))
+        .route("/scim/v2/{org}/ServiceProviderConfig", refusing_others(get(handlers::service_provider_config)))
+        .route("/scim/v2/{org}/ResourceTypes", refusing_others(get(handlers::resource_types)))
+        .route("/scim/v2/{org}/ResourceTypes/{id}", refusing_others(get(handlers::resource_type)))
+        .route("/scim/v2/{org}/Schemas", refusing_others(get(handlers::schemas)))
+        .route("/scim/v2/{org}/Schemas/{id}", refusing_others(get(handlers::schema)))
         .route("/scim/v2/{org}/Users", refusing_others(get(handlers::list_users::<S>).post(handlers::create_user::<S>)))
         .route("/scim/v2/{org}/Users/.search", refusing_others(post(handlers::search_users::<S>)))
         .route(

@@ -187,7 +187,7 @@ impl ScimUser {
                 gender: 0,
             }),
             email: Some(EmailInput { email: self.email, is_email_verified: false }),
-            phone: (!self.phone.is_empty()).then(|| PhoneInput { phone: self.phone, is_phone_verified: false }),
+            phone: (!self.phone.is_empty()).then_some(PhoneInput { phone: self.phone, is_phone_verified: false }),
         };
         NewProvisionedUser { human, external_id: self.external_id, active: self.active }
     }

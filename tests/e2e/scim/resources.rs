@@ -148,7 +148,9 @@ async fn errors_carry_the_scim_type_of_their_case() {
         .to_owned();
     let users = format!("/scim/v2/{org}/Users");
     let user = format!("{users}/{id}");
-    let cases: Vec<(&str, String, Option<Value>, u16, Option<&str>)> = vec![
+    // (method, path, body, status, scimType)
+    type Case<'a> = (&'a str, String, Option<Value>, u16, Option<&'a str>);
+    let cases: Vec<Case<'_>> = vec![
         ("GET", format!("{users}?filter=userName%20eq"), None, 400, Some("invalidFilter")),
         ("GET", format!("{users}?filter=password%20eq%20%22x%22"), None, 400, Some("invalidFilter")),
         ("GET", format!("{users}?sortOrder=sideways"), None, 400, Some("invalidValue")),
