@@ -1,6 +1,6 @@
 //! The filter grammar over HTTP: a table of filters against a seeded set of users, each with
-//! the user names it must find (the api-scim crate's unit table checks the same compiled
-//! filters against the domain's `search_in`), plus paging, sorting and `.search`.
+//! the user names it must find (storage's own table, crates/storage/tests/search.rs, holds the
+//! compiled filter kinds to the domain's `search_in`), plus paging, sorting and `.search`.
 
 use super::{create, own_org, scim, user_body};
 use crate::harness::Server;
