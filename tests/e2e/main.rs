@@ -25,6 +25,7 @@ mod privilege;
 mod protocols;
 mod rest;
 mod schemathesis;
+mod scim;
 mod sdk;
 mod secrets;
 mod timestamps;

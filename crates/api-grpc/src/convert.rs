@@ -300,6 +300,7 @@ mod tests {
             org_id: OrgId::new("7"),
             user_name: "ada".into(),
             state: UserState::Active,
+            external_id: String::new(),
             kind: UserKind::Human(Human {
                 profile: Profile::new(
                     "Ada",

@@ -109,6 +109,7 @@ impl Aggregate for User {
             org_id: envelope.owner.clone(),
             user_name: user_name.to_owned(),
             state,
+            external_id: String::new(),
             kind,
             sequence: envelope.sequence,
             created_at: envelope.at,
@@ -209,6 +210,20 @@ impl Aggregate for User {
                 user
             }
             (Some(user), EventPayload::TokenAdded(_)) => user,
+            (Some(mut user), EventPayload::UserDeactivated)
+                if !matches!(user.state, UserState::Inactive | UserState::Deleted) =>
+            {
+                user.state = UserState::Inactive;
+                user
+            }
+            (Some(mut user), EventPayload::UserReactivated) if user.state == UserState::Inactive => {
+                user.state = UserState::Active;
+                user
+            }
+            (Some(mut user), EventPayload::ExternalIdChanged(changed)) => {
+                user.external_id.clone_from(&changed.external_id.new);
+                user
+            }
             (Some(mut user), EventPayload::UserRemoved) => {
                 user.state = UserState::Deleted;
                 user

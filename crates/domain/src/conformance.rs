@@ -394,8 +394,22 @@ pub async fn replay_equals_the_read_model_for_every_event_type<S: Store>(store: 
             },
             rules: ProfileRules::Set,
             password: false,
+            external_id: None,
+            active: None,
         };
         f.service.patch_user(&f.meta(), &patch).await.expect("patched");
+    }
+    for active in [false, true] {
+        let provisioned = UserPatch {
+            user_id: ada.as_str().to_owned(),
+            user_name: None,
+            kind: KindPatch::None,
+            rules: ProfileRules::Optional,
+            password: false,
+            external_id: Some(format!("okta-{active}")),
+            active: Some(active),
+        };
+        f.service.patch_user(&f.meta(), &provisioned).await.expect("external id and state");
     }
     let bot = f
         .service
@@ -416,6 +430,8 @@ pub async fn replay_equals_the_read_model_for_every_event_type<S: Store>(store: 
         kind: KindPatch::Machine(MachinePatch { name: Some("Robot".into()), description: Some("builds".into()) }),
         rules: ProfileRules::Optional,
         password: false,
+        external_id: None,
+        active: None,
     };
     f.service.patch_user(&f.meta(), &rename_bot).await.expect("machine changed");
     f.service.add_personal_access_token(&f.meta(), bot.as_str(), None).await.expect("token");
@@ -439,6 +455,9 @@ pub async fn replay_equals_the_read_model_for_every_event_type<S: Store>(store: 
         "user.human.phone.code.added",
         "user.human.phone.verified",
         "user.human.phone.removed",
+        "user.deactivated",
+        "user.reactivated",
+        "user.externalid.changed",
     ] {
         assert!(seen.contains(&expected), "{expected} in {seen:?}");
     }

@@ -207,6 +207,15 @@ pub struct MachineChanged {
     pub description: Option<FieldChange<String>>,
 }
 
+/// `user.externalid.changed`: the identifier a provisioning client keeps for the user (SCIM's
+/// `externalId`); an empty value removes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalIdChanged {
+    /// Old and new identifier.
+    pub external_id: FieldChange<String>,
+}
+
 /// `user.machine.added`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -299,6 +308,12 @@ pub enum EventPayload {
     PhoneCodeAdded(CodeAdded),
     /// `user.machine.changed`
     MachineChanged(MachineChanged),
+    /// `user.deactivated`: the user may no longer be used (SCIM's `active: false`).
+    UserDeactivated,
+    /// `user.reactivated`: a deactivated user is active again.
+    UserReactivated,
+    /// `user.externalid.changed`
+    ExternalIdChanged(ExternalIdChanged),
     /// `org.added`
     OrgAdded(OrgAdded),
     /// `org.member.added`
@@ -338,6 +353,9 @@ impl EventPayload {
             Self::PhoneVerified => "user.human.phone.verified",
             Self::PhoneCodeAdded(_) => "user.human.phone.code.added",
             Self::MachineChanged(_) => "user.machine.changed",
+            Self::UserDeactivated => "user.deactivated",
+            Self::UserReactivated => "user.reactivated",
+            Self::ExternalIdChanged(_) => "user.externalid.changed",
             Self::OrgAdded(_) => "org.added",
             Self::OrgMemberAdded(_) => "org.member.added",
             Self::InstanceAdded(_) => "instance.added",
@@ -364,6 +382,9 @@ impl EventPayload {
             Self::PhoneVerified => "Phone number verified",
             Self::PhoneCodeAdded(_) => "Phone verification code issued",
             Self::MachineChanged(_) => "Service user changed",
+            Self::UserDeactivated => "User deactivated",
+            Self::UserReactivated => "User reactivated",
+            Self::ExternalIdChanged(_) => "External id changed",
             Self::OrgAdded(_) => "Organisation added",
             Self::OrgMemberAdded(_) => "Member added",
             Self::InstanceAdded(_) => "Instance set up",
@@ -385,6 +406,9 @@ impl EventPayload {
             Self::EmailChanged(changed) => one("email", &changed.email),
             Self::PhoneChanged(changed) => one("phone", &changed.phone),
             Self::EmailVerified => flag("isEmailVerified"),
+            Self::UserDeactivated => vec![("active", "true".to_owned(), "false".to_owned())],
+            Self::UserReactivated => flag("active"),
+            Self::ExternalIdChanged(changed) => one("externalId", &changed.external_id),
             Self::PhoneVerified => flag("isPhoneVerified"),
             Self::MachineChanged(changed) => [("name", &changed.name), ("description", &changed.description)]
                 .into_iter()
@@ -402,7 +426,13 @@ impl EventPayload {
             Self::ProfileChanged(p) => serde_json::to_string(p),
             Self::MachineAdded(p) => serde_json::to_string(p),
             Self::TokenAdded(p) => serde_json::to_string(p),
-            Self::UserRemoved | Self::EmailVerified | Self::PhoneRemoved | Self::PhoneVerified => Ok("{}".to_owned()),
+            Self::UserRemoved
+            | Self::EmailVerified
+            | Self::PhoneRemoved
+            | Self::PhoneVerified
+            | Self::UserDeactivated
+            | Self::UserReactivated => Ok("{}".to_owned()),
+            Self::ExternalIdChanged(p) => serde_json::to_string(p),
             Self::UserNameChanged(p) => serde_json::to_string(p),
             Self::EmailChanged(p) => serde_json::to_string(p),
             Self::PhoneChanged(p) => serde_json::to_string(p),
@@ -438,6 +468,9 @@ impl EventPayload {
             "user.human.phone.verified" => Ok(Self::PhoneVerified),
             "user.human.phone.code.added" => serde_json::from_str(json).map(Self::PhoneCodeAdded),
             "user.machine.changed" => serde_json::from_str(json).map(Self::MachineChanged),
+            "user.deactivated" => Ok(Self::UserDeactivated),
+            "user.reactivated" => Ok(Self::UserReactivated),
+            "user.externalid.changed" => serde_json::from_str(json).map(Self::ExternalIdChanged),
             "org.added" => serde_json::from_str(json).map(Self::OrgAdded),
             "org.member.added" => serde_json::from_str(json).map(Self::OrgMemberAdded),
             "instance.added" => serde_json::from_str(json).map(Self::InstanceAdded),
@@ -487,6 +520,11 @@ mod tests {
         let member = MemberAdded { user_id: "1".into(), roles: vec!["ORG_OWNER".into()] };
         let payloads = [
             EventPayload::UserRemoved,
+            EventPayload::UserDeactivated,
+            EventPayload::UserReactivated,
+            EventPayload::ExternalIdChanged(ExternalIdChanged {
+                external_id: FieldChange { old: String::new(), new: "okta-00u1".into() },
+            }),
             EventPayload::EmailVerified,
             EventPayload::PhoneVerified,
             EventPayload::PhoneRemoved,

@@ -6,14 +6,15 @@
 use crate::commands::{is_valid_email, normalise_phone};
 use crate::error::Error;
 use crate::events::{
-    CodeAdded, EmailChanged, EventPayload, FieldChange, MachineChanged, PhoneChanged, UserNameChanged,
+    CodeAdded, EmailChanged, EventPayload, ExternalIdChanged, FieldChange, MachineChanged, PhoneChanged,
+    UserNameChanged,
 };
 use crate::ids::UserId;
 use crate::language::{LanguagePolicy, PreferredLanguage};
 use crate::profile::{Gender, Profile, check_language};
 use crate::rules::{self, Length};
 use crate::update::diff;
-use crate::user::{User, UserKind};
+use crate::user::{User, UserKind, UserState};
 use crate::validation::Validator;
 
 /// How a change of address or number is verified.
@@ -108,6 +109,10 @@ pub struct UserPatch {
     pub rules: ProfileRules,
     /// A new password was sent, which Persona does not store.
     pub password: bool,
+    /// A new external id (SCIM's `externalId`; empty removes it).
+    pub external_id: Option<String>,
+    /// Active (`true`) or deactivated (`false`), SCIM's `active`.
+    pub active: Option<bool>,
 }
 
 /// A checked patch: ready to be decided against the current user.
@@ -116,6 +121,8 @@ pub struct ValidPatch {
     user_id: UserId,
     user_name: Option<String>,
     kind: ValidKind,
+    external_id: Option<String>,
+    active: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +182,7 @@ impl UserPatch {
         let mut v = Validator::new();
         v.length("userId", &self.user_id, rules::NAME);
         check_optional(&mut v, "userName", self.user_name.as_ref(), rules::NAME);
+        check_optional(&mut v, "externalId", self.external_id.as_ref(), rules::OPTIONAL_NAME);
         let kind = match &self.kind {
             KindPatch::None => ValidKind::None,
             KindPatch::Human { profile, email, phone } => {
@@ -228,7 +236,13 @@ impl UserPatch {
         {
             return Err(Error::user_name_empty());
         }
-        Ok(ValidPatch { user_id: UserId::new(self.user_id.clone()), user_name: self.user_name.clone(), kind })
+        Ok(ValidPatch {
+            user_id: UserId::new(self.user_id.clone()),
+            user_name: self.user_name.clone(),
+            kind,
+            external_id: self.external_id.clone(),
+            active: self.active,
+        })
     }
 
     fn check_profile(
@@ -314,6 +328,17 @@ impl ValidPatch {
             }
             (ValidKind::Human { .. }, UserKind::Machine(_)) => return Err(Error::user_must_be_personal()),
             (ValidKind::Machine(_), UserKind::Human(_)) => return Err(Error::user_must_be_machine()),
+        }
+        if let Some(external_id) = &self.external_id
+            && *external_id != current.external_id
+        {
+            let external_id = FieldChange { old: current.external_id.clone(), new: external_id.clone() };
+            decision.events.push(EventPayload::ExternalIdChanged(ExternalIdChanged { external_id }));
+        }
+        match (self.active, current.state) {
+            (Some(false), state) if state != UserState::Inactive => decision.events.push(EventPayload::UserDeactivated),
+            (Some(true), UserState::Inactive) => decision.events.push(EventPayload::UserReactivated),
+            _ => {}
         }
         Ok(decision)
     }

@@ -28,6 +28,10 @@ pub const INSTANCE_ID: &str = "instance";
 
 /// The state of one aggregate after a change: what the read model must hold afterwards.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one short-lived state per change of a commit; boxing the user would cost an allocation per write for no gain"
+)]
 pub enum AggregateState {
     /// A user's row.
     User(User),

@@ -4,6 +4,7 @@
 //! tests compare both on the same users).
 
 use crate::ids::{OrgId, UserId};
+use crate::time::Timestamp;
 use crate::user::{User, UserKind, UserState};
 
 /// A text field of a user that can be searched.
@@ -23,6 +24,46 @@ pub enum TextField {
     Email,
     /// A human's phone number.
     Phone,
+    /// The identifier a provisioning client keeps (SCIM's `externalId`).
+    ExternalId,
+}
+
+/// An order comparison of a value with a bound: `value <op> bound`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Comparison {
+    /// Equal.
+    Equal,
+    /// Strictly greater.
+    Greater,
+    /// Greater or equal.
+    GreaterOrEqual,
+    /// Strictly less.
+    Less,
+    /// Less or equal.
+    LessOrEqual,
+}
+
+impl Comparison {
+    /// Whether `value <op> bound` holds.
+    #[must_use]
+    pub fn holds<T: Ord + ?Sized>(self, value: &T, bound: &T) -> bool {
+        match self {
+            Self::Equal => value == bound,
+            Self::Greater => value > bound,
+            Self::GreaterOrEqual => value >= bound,
+            Self::Less => value < bound,
+            Self::LessOrEqual => value <= bound,
+        }
+    }
+}
+
+/// A time of a user that can be compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimeField {
+    /// When its first event was committed (SCIM's `meta.created`).
+    Created,
+    /// When its last event was committed (SCIM's `meta.lastModified`).
+    Changed,
 }
 
 /// How a text value is compared. Ignoring case compares [`str::to_lowercase`] of both sides.
@@ -95,6 +136,27 @@ pub enum UserFilter {
         /// How.
         method: TextMatch,
     },
+    /// A text field ordered against a bound, by bytes (case ignored: [`str::to_lowercase`] of
+    /// both sides), as `gt`/`ge`/`lt`/`le` of SCIM compare strings.
+    Compare {
+        /// The field.
+        field: TextField,
+        /// The comparison.
+        op: Comparison,
+        /// The bound.
+        value: String,
+        /// Whether case is ignored.
+        ignore_case: bool,
+    },
+    /// A time of the user compared with an instant (microsecond precision).
+    Time {
+        /// The time.
+        field: TimeField,
+        /// The comparison.
+        op: Comparison,
+        /// The instant.
+        at: Timestamp,
+    },
     /// The user's state.
     State(UserState),
     /// Human or machine.
@@ -125,6 +187,7 @@ pub fn text_of(user: &User, field: TextField) -> &str {
         (UserKind::Machine(m), TextField::DisplayName) => &m.name,
         (UserKind::Human(h), TextField::Email) => &h.email.address,
         (UserKind::Human(h), TextField::Phone) => h.phone.as_ref().map_or("", |p| p.number.as_str()),
+        (_, TextField::ExternalId) => &user.external_id,
         (UserKind::Machine(_), _) => "",
     }
 }
@@ -135,6 +198,12 @@ impl UserFilter {
     pub fn matches(&self, user: &User) -> bool {
         match self {
             Self::Text { field, value, method } => method.test(text_of(user, *field), value),
+            Self::Compare { field, op, value, ignore_case: true } => {
+                op.holds(text_of(user, *field).to_lowercase().as_str(), value.to_lowercase().as_str())
+            }
+            Self::Compare { field, op, value, ignore_case: false } => op.holds(text_of(user, *field), value.as_str()),
+            Self::Time { field: TimeField::Created, op, at } => op.holds(&user.created_at, at),
+            Self::Time { field: TimeField::Changed, op, at } => op.holds(&user.changed_at, at),
             Self::State(state) => user.state == *state,
             Self::Kind(KindFilter::Human) => matches!(user.kind, UserKind::Human(_)),
             Self::Kind(KindFilter::Machine) => matches!(user.kind, UserKind::Machine(_)),

@@ -68,6 +68,7 @@ mod tests {
             org_id: OrgId::new("org"),
             user_name: "ada".into(),
             state,
+            external_id: String::new(),
             kind: UserKind::Human(Human {
                 profile: profile(),
                 email: Email { address: "ada@example.com".into(), verified: true },

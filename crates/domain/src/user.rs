@@ -133,6 +133,8 @@ pub struct User {
     pub user_name: String,
     /// Its state.
     pub state: UserState,
+    /// The identifier a provisioning client (SCIM's `externalId`) keeps for it; empty when none.
+    pub external_id: String,
     /// Human or machine data.
     pub kind: UserKind,
     /// The number of events of this user so far (its first event is 1).

@@ -98,6 +98,9 @@ fn classify(protocol: Protocol, method: &http::Method, path: &str) -> (String, O
         if crate::console::is_console_path(path) {
             return ("console".to_owned(), None);
         }
+        if let Some((label, route)) = persona_api_scim::route_label(method.as_str(), path) {
+            return (label.to_owned(), Some(route));
+        }
         let probe = PROBES.iter().find(|probe| **probe == path);
         return (probe.map_or("unmatched", |p| p).to_owned(), None);
     }

@@ -227,7 +227,12 @@ pub async fn app<S: Store>(
     let grpc = persona_api_grpc::native_router(routes)
         .layer(middleware::from_fn(observe::record_grpc_status))
         .layer(tonic_web::GrpcWebLayer::new());
-    let rest = persona_api_rest::router(service.clone(), RestConfig { max_body_bytes: config.limits.max_body_bytes });
+    let scim = persona_api_scim::router(
+        service.clone(),
+        persona_api_scim::ScimConfig { max_body_bytes: config.limits.max_body_bytes },
+    );
+    let rest = scim
+        .merge(persona_api_rest::router(service.clone(), RestConfig { max_body_bytes: config.limits.max_body_bytes }));
     let connect = connect::router(service.clone(), ConnectConfig { max_body_bytes: config.limits.max_body_bytes });
     let dispatch = tower::service_fn(move |request: Request<Body>| {
         let (grpc, rest, connect) = (grpc.clone(), rest.clone(), connect.clone());

@@ -94,6 +94,7 @@ mod tests {
             org_id: OrgId::new("o1".to_owned()),
             user_name: "Ölaf".to_owned(),
             state: UserState::Active,
+            external_id: String::new(),
             kind,
             sequence: 1,
             created_at: Timestamp::from_unix_micros(1),

@@ -17,7 +17,9 @@
 use crate::config::Backend;
 use crate::entities::users::{self, Column};
 use crate::keys::search_key;
-use persona_domain::query::{KindFilter, OrgScope, SortField, TextField, TextMatch, UserFilter, UserSearch};
+use persona_domain::query::{
+    Comparison, KindFilter, OrgScope, SortField, TextField, TextMatch, TimeField, UserFilter, UserSearch,
+};
 use persona_domain::user::UserState;
 use sea_orm::sea_query::{Asterisk, Condition, Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select};
@@ -72,6 +74,14 @@ fn storable(text: &str, backend: Backend) -> bool {
 fn filter(filter: &UserFilter, backend: Backend) -> Condition {
     match filter {
         UserFilter::Text { field, value, method } => text(*field, value, *method, backend),
+        UserFilter::Compare { field, op, value, ignore_case } => compare(*field, *op, value, *ignore_case, backend),
+        UserFilter::Time { field, op, at } => {
+            let column = match field {
+                TimeField::Created => Column::CreatedAt,
+                TimeField::Changed => Column::ChangedAt,
+            };
+            Condition::all().add(ordered(Expr::col(column), *op, at.unix_micros()))
+        }
         UserFilter::State(state) => Condition::all().add(Expr::col(Column::State).eq(state.number())),
         UserFilter::Kind(kind) => Condition::all().add(kind_is(*kind)),
         UserFilter::InIds(ids) => is_in(Column::Id, ids.iter().map(|id| id.as_str().to_owned()), backend),
@@ -110,6 +120,7 @@ fn field_expr(field: TextField) -> Expr {
         TextField::DisplayName => display_name(),
         TextField::Email => Expr::col(Column::Email),
         TextField::Phone => Func::coalesce([Expr::col(Column::Phone), Expr::val("")]).into(),
+        TextField::ExternalId => Expr::col(Column::ExternalId),
     }
 }
 
@@ -131,6 +142,7 @@ fn key_column(field: TextField) -> Column {
         TextField::DisplayName => Column::DisplayNameKey,
         TextField::Email => Column::EmailKey,
         TextField::Phone => Column::PhoneKey,
+        TextField::ExternalId => Column::ExternalIdKey,
     }
 }
 
@@ -152,6 +164,38 @@ fn text(field: TextField, value: &str, method: TextMatch, backend: Backend) -> C
         TextMatch::EndsWith | TextMatch::EndsWithIgnoreCase => ends_with(target, &pattern, backend),
     };
     Condition::all().add(expr)
+}
+
+/// A text field ordered against a bound: by bytes, on the key column when case is ignored.
+fn compare(field: TextField, op: Comparison, value: &str, ignore_case: bool, backend: Backend) -> Condition {
+    let (target, bound) = if ignore_case {
+        (Expr::col(key_column(field)), search_key(value))
+    } else {
+        (field_expr(field), value.to_owned())
+    };
+    if !storable(&bound, backend) {
+        // No stored text holds a NUL: order it by the part before the NUL, which sorts below
+        // the whole bound, so `>`/`>=` hold from that part on and `<`/`<=` stay below or equal.
+        let head = bound.split('\0').next().unwrap_or_default().to_owned();
+        let expr = match op {
+            Comparison::Equal => return never(),
+            Comparison::Greater | Comparison::GreaterOrEqual => target.clone().gt(head.clone()),
+            Comparison::Less | Comparison::LessOrEqual => target.clone().lte(head.clone()),
+        };
+        return Condition::all().add(expr);
+    }
+    Condition::all().add(ordered(target, op, bound))
+}
+
+/// `target <op> value`.
+fn ordered<V: Into<sea_orm::Value>>(target: Expr, op: Comparison, value: V) -> Expr {
+    match op {
+        Comparison::Equal => target.eq(value),
+        Comparison::Greater => target.gt(value),
+        Comparison::GreaterOrEqual => target.gte(value),
+        Comparison::Less => target.lt(value),
+        Comparison::LessOrEqual => target.lte(value),
+    }
 }
 
 /// `target` starts with `prefix` (not empty): a byte range, so an index serves it.

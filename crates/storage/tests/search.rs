@@ -1,6 +1,7 @@
 //! `list_users` on SQLite and PostgreSQL answers exactly as the domain's `search_in` over the
 //! same stored users: a table of filters (every text match of every field, non-ASCII case, LIKE
-//! wildcards as literal text, nesting, states, kinds, ids, emails, orgs), scopes, every sort in
+//! wildcards as literal text, nesting, states, kinds, ids, emails, orgs, external ids, byte-order
+//! comparisons of texts with and without case, creation and change times), scopes, every sort in
 //! both directions, paging, and random filter trees. Without `PERSONA_TEST_DATABASE_URL` the
 //! PostgreSQL half is skipped (and fails under `CI`); a database whose default collation is
 //! linguistic (ICU `en-US`, say) also checks that searches compare and sort by bytes.
@@ -10,7 +11,9 @@
 use persona_domain::events::{EventPayload, HumanAdded, MachineAdded};
 use persona_domain::ids::{OrgId, UserId};
 use persona_domain::ports::{AggregateChange, Commit, Store};
-use persona_domain::query::{KindFilter, OrgScope, SortField, TextField, TextMatch, UserFilter, UserSearch, search_in};
+use persona_domain::query::{
+    Comparison, KindFilter, OrgScope, SortField, TextField, TextMatch, TimeField, UserFilter, UserSearch, search_in,
+};
 use persona_domain::time::Timestamp;
 use persona_domain::user::{User, UserState};
 use persona_storage::{SeaOrmStore, StorageConfig};
@@ -18,7 +21,7 @@ use persona_test_support::PgSchema;
 use proptest::prelude::*;
 use tempfile::TempDir;
 
-const FIELDS: [TextField; 7] = [
+const FIELDS: [TextField; 8] = [
     TextField::UserName,
     TextField::FirstName,
     TextField::LastName,
@@ -26,7 +29,14 @@ const FIELDS: [TextField; 7] = [
     TextField::DisplayName,
     TextField::Email,
     TextField::Phone,
+    TextField::ExternalId,
 ];
+
+const COMPARISONS: [Comparison; 5] =
+    [Comparison::Equal, Comparison::Greater, Comparison::GreaterOrEqual, Comparison::Less, Comparison::LessOrEqual];
+
+/// External ids some users are given (as a provisioning client would set them).
+const EXTERNAL_IDS: [&str; 5] = ["ölaf-ext", "OLAF", "50%_x", "Σ-1", "okta|00u1"];
 
 const METHODS: [TextMatch; 8] = [
     TextMatch::Equals,
@@ -164,6 +174,10 @@ async fn seed(store: &SeaOrmStore) -> Vec<User> {
             // The read model's state is what searches see; no event sets these states yet.
             user.state = states[n % 3];
         }
+        if let (persona_domain::ports::AggregateState::User(user), true) = (&mut change.state, n % 3 == 1) {
+            // As the `user.externalid.changed` event leaves it.
+            user.external_id = EXTERNAL_IDS[n % EXTERNAL_IDS.len()].to_owned();
+        }
     }
     let ids: Vec<UserId> = changes.iter().map(|c| UserId::new(c.state.id().to_owned())).collect();
     for batch in changes.chunks(6) {
@@ -213,6 +227,30 @@ fn table(users: &[User]) -> Vec<UserFilter> {
         for method in METHODS {
             for value in VALUES {
                 filters.push(text(field, value, method));
+            }
+        }
+    }
+    for field in FIELDS {
+        for op in COMPARISONS {
+            for value in VALUES.iter().chain(&["ölaf-ext", "p", "\u{10ffff}", "a\0b", "Σ-1"]) {
+                for ignore_case in [false, true] {
+                    filters.push(UserFilter::Compare { field, op, value: (*value).to_owned(), ignore_case });
+                }
+            }
+        }
+    }
+    let mut times: Vec<Timestamp> = users.iter().flat_map(|u| [u.created_at, u.changed_at]).collect();
+    times.sort();
+    times.dedup();
+    let (first, last) = (times[0], times[times.len() - 1]);
+    times.extend([
+        Timestamp::from_unix_micros(first.unix_micros() - 1),
+        Timestamp::from_unix_micros(last.unix_micros() + 1),
+    ]);
+    for field in [TimeField::Created, TimeField::Changed] {
+        for op in COMPARISONS {
+            for at in &times {
+                filters.push(UserFilter::Time { field, op, at: *at });
             }
         }
     }
@@ -308,6 +346,8 @@ fn any_filter(users: Vec<User>) -> impl Strategy<Value = UserFilter> {
         1 => proptest::sample::subsequence(ids, 0..4).prop_map(UserFilter::InIds),
         1 => proptest::sample::subsequence(emails, 0..4).prop_map(UserFilter::InEmails),
         1 => (0..4usize).prop_map(|n| UserFilter::Org(org(n))),
+        1 => (proptest::sample::select(FIELDS.to_vec()), proptest::sample::select(COMPARISONS.to_vec()), proptest::sample::select(VALUES.to_vec()), proptest::bool::ANY)
+            .prop_map(|(field, op, value, ignore_case)| UserFilter::Compare { field, op, value: value.to_owned(), ignore_case }),
     ];
     leaf.prop_recursive(4, 24, 4, |inner| {
         prop_oneof![

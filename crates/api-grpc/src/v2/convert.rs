@@ -131,6 +131,8 @@ pub fn update_human_user_request(request: pb::UpdateHumanUserRequest) -> UserPat
         },
         rules: ProfileRules::Set,
         password: request.password.is_some(),
+        external_id: None,
+        active: None,
     }
 }
 
@@ -157,7 +159,15 @@ pub fn update_user_request(request: pb::UpdateUserRequest) -> UserPatch {
             (KindPatch::Machine(MachinePatch { name: machine.name, description: machine.description }), false)
         }
     };
-    UserPatch { user_id: request.user_id, user_name: request.username, kind, rules: ProfileRules::Optional, password }
+    UserPatch {
+        user_id: request.user_id,
+        user_name: request.username,
+        kind,
+        rules: ProfileRules::Optional,
+        password,
+        external_id: None,
+        active: None,
+    }
 }
 
 /// A v2 user.

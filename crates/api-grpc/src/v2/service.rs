@@ -5,8 +5,8 @@ use super::rpc;
 use crate::pb::zitadel::user::v2 as pb;
 use crate::pb::zitadel::user::v2::user_service_server::UserService;
 use crate::service::{reply, split};
-use persona_domain::ports::Store;
 use persona_domain::Service;
+use persona_domain::ports::Store;
 use tonic::{Request, Response, Status};
 
 /// `zitadel.user.v2.UserService` over Persona's application service.

@@ -24,11 +24,13 @@ use std::sync::Arc;
 mod bootstrap;
 mod orgs;
 mod retry;
+mod scim;
 mod users_v2;
 
 use retry::Decision;
 
 pub use bootstrap::{InstanceToken, InstanceTokenRequest, PreparedBootstrap};
+pub use scim::NewProvisionedUser;
 pub use users_v2::{CreatedV2, ListUsersRequest, NewHumanV2, OrgRef, UnsupportedV2Fields};
 mod privilege;
 

@@ -104,9 +104,32 @@ fn nodes(filter: &UserFilter) -> usize {
     }
 }
 
+/// The page size a list asks for: the default for 0, at most [`MAX_LIST_LIMIT`].
+pub(super) fn limit_of(limit: u32) -> Result<u32, Error> {
+    match limit {
+        0 => Ok(DEFAULT_LIST_LIMIT),
+        n if n > MAX_LIST_LIMIT => Err(Error::query_limit_exceeded(MAX_LIST_LIMIT)),
+        n => Ok(n),
+    }
+}
+
+/// Refuses filter trees that nest too deep or hold too many conditions. The limits are on the
+/// caller's trees: the `And` that joins the request's top-level queries is not one of them.
+pub(super) fn check_list_request(request: &ListUsersRequest) -> Result<(), Error> {
+    let trees = match &request.filter {
+        UserFilter::And(all) => all.as_slice(),
+        other => std::slice::from_ref(other),
+    };
+    let too_deep = trees.iter().any(|tree| tree.depth() > MAX_FILTER_DEPTH);
+    if too_deep || trees.iter().map(nodes).sum::<usize>() > MAX_FILTER_NODES {
+        return Err(Error::query_too_complex());
+    }
+    Ok(())
+}
+
 impl<S: Store> Service<S> {
     /// A fresh verification code: 8 characters from an alphabet without look-alikes.
-    fn verification_code(&self) -> String {
+    pub(super) fn verification_code(&self) -> String {
         const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
         let mut bytes = [0u8; 8];
         self.inner.random.fill(&mut bytes);
@@ -251,21 +274,8 @@ impl<S: Store> Service<S> {
     /// Authorisation, a limit above 1000, a filter too deep or too large, storage.
     pub async fn list_users_v2(&self, meta: &RequestMeta<'_>, request: ListUsersRequest) -> Result<UserPage, Error> {
         let auth = self.authorize(meta, Permission::UserRead).await?;
-        let limit = match request.limit {
-            0 => DEFAULT_LIST_LIMIT,
-            n if n > MAX_LIST_LIMIT => return Err(Error::query_limit_exceeded(MAX_LIST_LIMIT)),
-            n => n,
-        };
-        // The limits are on the caller's trees: the `And` that joins the request's top-level
-        // queries is not one of them.
-        let trees = match &request.filter {
-            UserFilter::And(all) => all.as_slice(),
-            other => std::slice::from_ref(other),
-        };
-        let too_deep = trees.iter().any(|tree| tree.depth() > MAX_FILTER_DEPTH);
-        if too_deep || trees.iter().map(nodes).sum::<usize>() > MAX_FILTER_NODES {
-            return Err(Error::query_too_complex());
-        }
+        let limit = limit_of(request.limit)?;
+        check_list_request(&request)?;
         let scope = if holds(&auth.memberships, Permission::UserRead, None) {
             OrgScope::All
         } else {
@@ -342,6 +352,8 @@ mod tests {
             },
             rules: ProfileRules::Optional,
             password: false,
+            external_id: None,
+            active: None,
         }
     }
 
@@ -431,6 +443,8 @@ mod tests {
             },
             rules: ProfileRules::Set,
             password: false,
+            external_id: None,
+            active: None,
         };
         f.service.patch_user(&f.meta(), &patch).await.expect("changed");
         let history = f.service.list_user_changes(&f.meta(), &id, 0, 0, true).await.expect("history");

@@ -57,6 +57,10 @@ pub struct Model {
     pub email_key: String,
     /// Lower-cased phone (empty without one).
     pub phone_key: String,
+    /// The provisioning client's identifier (SCIM's `externalId`), empty for none.
+    pub external_id: String,
+    /// Lower-cased external id, for searches that ignore case.
+    pub external_id_key: String,
     /// Events of the user so far.
     pub sequence: i64,
     /// First commit time.

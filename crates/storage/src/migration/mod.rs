@@ -6,6 +6,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 mod m0001_initial;
 mod m0002_search_keys;
 mod m0003_webhooks;
+mod m0004_external_id;
 
 pub(crate) use m0001_initial::{MEMBERSHIP_KEY, USER_NAME_KEY};
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_search_keys::Migration),
             Box::new(m0003_webhooks::Migration),
+            Box::new(m0004_external_id::Migration),
         ]
     }
 }
