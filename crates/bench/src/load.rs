@@ -37,6 +37,8 @@ pub enum Protocol {
     Connect,
     /// v2's `UpdateHumanUser` over native gRPC (h2c), as ZITADEL's Node SDK calls it.
     GrpcV2,
+    /// SCIM `PATCH /scim/v2/{org}/Users/{id}` (PatchOp replace) over HTTP/1.1 keep-alive.
+    ScimPatch,
 }
 
 impl Protocol {
@@ -49,6 +51,7 @@ impl Protocol {
             Self::GrpcWeb => "grpcweb",
             Self::Connect => "connect",
             Self::GrpcV2 => "grpc-v2",
+            Self::ScimPatch => "scim-patch",
         }
     }
 }
@@ -117,6 +120,13 @@ pub enum Target {
     Storage(Service<SeaOrmStore>),
     /// A server at this address.
     Server(String),
+    /// A server at this address, for SCIM on the users of this org.
+    Scim {
+        /// Host and port.
+        address: String,
+        /// The org in the SCIM base path.
+        org: String,
+    },
 }
 
 /// One worker's connection.
@@ -129,6 +139,11 @@ enum Client {
     },
     Grpc(ManagementServiceClient<Channel>),
     GrpcV2(UserServiceClient<Channel>),
+    /// SCIM, whose paths name the users' org.
+    Scim {
+        sender: SendRequest<Full<Bytes>>,
+        org: Arc<str>,
+    },
 }
 
 async fn http1(address: &str) -> Result<SendRequest<Full<Bytes>>, BenchError> {
@@ -198,6 +213,33 @@ impl Client {
                     .await
                     .map_err(|s| BenchError::new(format!("gRPC v2 answered {:?}: {}", s.code(), s.message())))?;
                 response.into_inner().details.map(|d| d.sequence).ok_or_else(|| BenchError::new("gRPC v2: no details"))
+            }
+            Self::Scim { sender, org } => {
+                let body = serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [
+                        {"op": "replace", "path": "name.givenName", "value": v.first},
+                        {"op": "replace", "path": "name.familyName", "value": v.last},
+                        {"op": "replace", "path": "displayName", "value": v.display},
+                        {"op": "replace", "path": "preferredLanguage", "value": v.language}
+                    ]
+                });
+                let request = http::Request::patch(format!("/scim/v2/{org}/Users/{}", slot.id))
+                    .header("host", "127.0.0.1")
+                    .header("authorization", authorization)
+                    .header("content-type", "application/scim+json")
+                    .body(Full::new(Bytes::from(body.to_string())))
+                    .map_err(|e| BenchError::new(format!("request: {e}")))?;
+                let (status, _, body) = exchange(sender, request).await?;
+                if status != 200 {
+                    return Err(BenchError::new(format!("SCIM answered {status}: {}", String::from_utf8_lossy(&body))));
+                }
+                let json: serde_json::Value = serde_json::from_slice(&body)
+                    .map_err(|e| BenchError::new(format!("SCIM body is not JSON ({e})")))?;
+                json["meta"]["version"]
+                    .as_str()
+                    .and_then(|v| v.strip_prefix("W/\"")?.strip_suffix('"')?.parse().ok())
+                    .ok_or_else(|| BenchError::new(format!("SCIM body without meta.version: {json}")))
             }
             Self::Http1 { sender, protocol: Protocol::Connect } => {
                 let body = serde_json::to_vec(&grpc_request(&slot.id, v))
@@ -410,6 +452,12 @@ pub async fn run(
                 } else {
                     Client::GrpcV2(UserServiceClient::new(channel))
                 });
+            }
+        }
+        (Target::Scim { address, org }, Protocol::ScimPatch) => {
+            let org: Arc<str> = Arc::from(org.as_str());
+            for _ in 0..concurrency {
+                clients.push(Client::Scim { sender: http1(address).await?, org: Arc::clone(&org) });
             }
         }
         _ => return Err(BenchError::new("this protocol needs another target")),

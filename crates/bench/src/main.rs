@@ -343,12 +343,16 @@ async fn bench_backend(plan: &Plan, binary: &Path, db: Db) -> Result<BackendRepo
     tokio::time::sleep(Duration::from_millis(500)).await;
     report.idle_rss_mb = server.rss_mb()?;
     let target = Target::Server(server.address.clone());
-    for protocol in [Protocol::Rest, Protocol::Grpc, Protocol::GrpcWeb, Protocol::Connect, Protocol::GrpcV2] {
+    let scim = Target::Scim { address: server.address.clone(), org: admin.org.as_str().to_owned() };
+    let protocols =
+        [Protocol::Rest, Protocol::Grpc, Protocol::GrpcWeb, Protocol::Connect, Protocol::GrpcV2, Protocol::ScimPatch];
+    for protocol in protocols {
+        let target = if protocol == Protocol::ScimPatch { &scim } else { &target };
         for c in CONCURRENCY {
             say!("{name}: {} c={c}", protocol.name());
             server.reset_peak();
             let cpu = server.cpu_seconds()?;
-            let result = load::run(&target, protocol, &authorization, &mut users, c, plan.timing).await;
+            let result = load::run(target, protocol, &authorization, &mut users, c, plan.timing).await;
             server.check_alive()?;
             let result = result?;
             let cpu = server.cpu_seconds()? - cpu;
