@@ -270,6 +270,11 @@ impl Server {
         server
     }
 
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Kills the process with SIGKILL (`kill -9`): no shutdown, no flush, nothing.
     pub async fn kill9(&mut self) {
         self.child.kill().await.expect("SIGKILL");

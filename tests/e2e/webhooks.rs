@@ -510,3 +510,107 @@ async fn two_instances_on_postgres_deliver_each_event_in_order_per_user() {
     assert!(sent(&first_metrics) || sent(&second_metrics), "deliveries are counted");
     receiver.stop().await;
 }
+
+/// Attempts time out after 1.5 s, so a lease holds 3 × 1.5 + 1 = 5.5 s.
+const TAKEOVER_DELIVERY: &str = "[webhook_delivery]\ntimeout_seconds = 1.5\nfirst_retry_seconds = 0.2\nmax_retry_seconds = 1.0\nmax_age_hours = 1\n";
+
+fn unix_micros_now() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock");
+    i64::try_from(now.as_micros()).expect("micros")
+}
+
+/// Instance 1 leases the heads of the users' queues and hangs in the receiver; it is killed
+/// with `kill -9`. Instance 2, running beside it all along, does not touch those queues until
+/// the leases expire, then delivers them and everything committed behind them, in per-user
+/// order, nothing lost (duplicates allowed: deduplicated by `webhook-id`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_instances_leases_are_taken_over_after_they_expire_on_postgres() {
+    let Some(schema) = PgSchema::create("hooks_takeover") else { return };
+    if !receiver_available() {
+        return;
+    }
+    let mut receiver = Receiver::new(&[SECRET_A]);
+    receiver.start().await;
+    // Every request is held for 30 s (and would then be refused): the attempts in flight keep
+    // their leases until the sender gives up.
+    receiver.answer(503, 30.0);
+    let text = format!("{}{TAKEOVER_DELIVERY}", endpoint(&receiver.url("/hook"), &[SECRET_A], ""));
+    let mut first = launch(tempfile::tempdir().expect("dir"), Some(schema.url()), None, &text).await;
+    let token = first.admin_token.clone();
+    let second = launch(tempfile::tempdir().expect("dir"), Some(schema.url()), Some(token), &text).await;
+    let pid = first.pid().expect("instance 1 runs");
+
+    // Users made on instance 1, whose commits wake its delivery loop at once: it leases their
+    // heads; the updates queue up behind them.
+    let mut users = Vec::new();
+    for n in 0..4 {
+        let user = add_human(&first, None, &format!("takeover{n}"), ADA).await;
+        receiver.watch(&user);
+        users.push(user);
+    }
+    futures_join(users.iter().map(|user| update(&first, user, 2, "P"))).await;
+    receiver
+        .wait_for("/hook", "every user's first event in flight", |requests| {
+            let heads: BTreeSet<&str> = requests
+                .iter()
+                .filter(|r| r["body"]["data"]["sequence"] == 1)
+                .filter_map(|r| r["body"]["data"]["userId"].as_str())
+                .collect();
+            heads.len() == users.len()
+        })
+        .await;
+    first.kill9().await;
+    let killed = unix_micros_now();
+
+    // What instance 1 held when it died.
+    let held = schema.psql(&format!(
+        "SELECT user_id, sequence, leased_until FROM webhook_deliveries \
+         WHERE lease_owner LIKE '{pid}-%' AND leased_until > {killed} ORDER BY user_id, sequence"
+    ));
+    let held: Vec<(String, u64, i64)> = held
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split('|');
+            let (user, sequence, until) = (fields.next()?, fields.next()?, fields.next()?);
+            Some((user.to_owned(), sequence.parse().ok()?, until.parse().ok()?))
+        })
+        .filter(|(user, _, _)| users.contains(user))
+        .collect();
+    eprintln!("instance 1 held {} of the {} users' heads when it was killed", held.len(), users.len());
+    assert!(!held.is_empty(), "instance 1 held leases when it was killed");
+    assert!(held.iter().all(|(_, sequence, _)| *sequence == 1), "only the heads are leased: {held:?}");
+
+    // The receiver answers again; more changes are committed through instance 2.
+    receiver.answer(204, 0.0);
+    futures_join(users.iter().map(|user| update(&second, user, 2, "Q"))).await;
+    let expected = committed(&schema.url(), &users).await;
+    assert_eq!(expected.len(), users.len() * 5);
+    let requests =
+        receiver.wait_for("/hook", "every event delivered by instance 2", |r| delivered(r) == expected).await;
+
+    for (user, sequence, until) in &held {
+        let of_event: Vec<f64> = requests
+            .iter()
+            .filter(|r| r["body"]["data"]["userId"] == json!(user) && r["body"]["data"]["sequence"] == json!(sequence))
+            .filter_map(|r| r["received"].as_f64())
+            .collect();
+        #[expect(clippy::cast_precision_loss, reason = "microseconds since 1970 fit a double's 52 bits")]
+        let (killed, until) = (killed as f64 / 1e6, *until as f64 / 1e6);
+        assert!(
+            of_event.iter().all(|at| *at < killed || *at > until),
+            "user {user} event {sequence}: nobody sent it between the crash ({killed}) and the lease's end ({until}): {of_event:?}"
+        );
+        assert!(
+            of_event.iter().any(|at| *at > until),
+            "user {user} event {sequence}: sent again after the lease's end"
+        );
+    }
+    let answered: Vec<Value> =
+        requests.iter().filter(|r| r["status"].as_u64().is_some_and(|s| (200..300).contains(&s))).cloned().collect();
+    assert_signed_and_in_order(&answered, 1);
+    let ids: BTreeSet<&str> = answered.iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(ids.len(), expected.len(), "dedup by webhook-id gives each event once");
+    let metrics = second.metrics().await;
+    assert!(metrics.lines().any(|line| line.starts_with("persona_webhook_delivered_total{")), "{metrics}");
+    receiver.stop().await;
+}

@@ -146,7 +146,8 @@ enum Client {
     },
 }
 
-async fn http1(address: &str) -> Result<SendRequest<Full<Bytes>>, BenchError> {
+/// One HTTP/1.1 keep-alive connection to `address`.
+pub async fn http1(address: &str) -> Result<SendRequest<Full<Bytes>>, BenchError> {
     let stream = TcpStream::connect(address).await.map_err(|e| BenchError::new(format!("connect {address}: {e}")))?;
     stream.set_nodelay(true).map_err(|e| BenchError::new(format!("nodelay: {e}")))?;
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -310,7 +311,8 @@ impl Client {
     }
 }
 
-async fn exchange(
+/// Sends `request` and reads the whole answer: status, headers and body.
+pub async fn exchange(
     sender: &mut SendRequest<Full<Bytes>>,
     request: http::Request<Full<Bytes>>,
 ) -> Result<(u16, http::HeaderMap, Bytes), BenchError> {

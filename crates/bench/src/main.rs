@@ -3,14 +3,15 @@
 //! history.
 //!
 //! ```sh
-//! cargo run --release -p persona-bench -- [--quick] [--lookups]
+//! cargo run --release -p persona-bench -- [--quick] [--lookups] [--webhooks]
 //! ```
 //!
 //! It builds the release `persona` binary with cargo, runs it on a fresh SQLite database and,
 //! when `PERSONA_TEST_DATABASE_URL` is set, on a fresh PostgreSQL database created beside the
 //! one that URL names, prints a table and writes `target/bench/summary.json`. Any failed
 //! request fails the run (exit code 1). `--lookups` measures only the `list_users` lookups at
-//! the large user count, without building or starting the server. See BENCHMARKS.md.
+//! the large user count, without building or starting the server; `--webhooks` only the webhook
+//! rows (throughput with one endpoint against without, delivery lag). See BENCHMARKS.md.
 
 /// Progress on stderr, with the seconds since the bench started.
 macro_rules! say {
@@ -25,6 +26,7 @@ mod lookup;
 mod report;
 mod seed;
 mod server;
+mod webhook;
 
 use load::{Protocol, Slot, Target, Timing};
 use persona_domain::{Service, ServiceConfig};
@@ -78,6 +80,8 @@ pub struct Plan {
     pub history: usize,
     /// `list_users` lookups measured per kind, with `many_users` in the database.
     pub lookups: usize,
+    /// `--webhooks`: only the webhook rows.
+    pub webhooks_only: bool,
 }
 
 /// Concurrency levels of every protocol.
@@ -93,6 +97,7 @@ impl Plan {
                 many_users: 10_000,
                 history: 1_000,
                 lookups: 200,
+                webhooks_only: false,
             }
         } else {
             Self {
@@ -102,6 +107,7 @@ impl Plan {
                 many_users: 100_000,
                 history: 10_000,
                 lookups: 5_000,
+                webhooks_only: false,
             }
         }
     }
@@ -109,15 +115,18 @@ impl Plan {
 
 fn main() -> ExitCode {
     started();
-    const USAGE: &str = "usage: cargo run --release -p persona-bench -- [--quick] [--lookups] [--seconds N]";
+    const USAGE: &str =
+        "usage: cargo run --release -p persona-bench -- [--quick] [--lookups] [--webhooks] [--seconds N]";
     let mut quick = false;
     let mut lookups_only = false;
+    let mut webhooks_only = false;
     let mut seconds = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
             "--lookups" => lookups_only = true,
+            "--webhooks" => webhooks_only = true,
             "--seconds" => match args.next().and_then(|n| n.parse::<f64>().ok()).filter(|n| *n > 0.0 && *n < 3600.0) {
                 Some(n) => seconds = Some(Duration::from_secs_f64(n)),
                 None => {
@@ -127,7 +136,7 @@ fn main() -> ExitCode {
             },
             "-h" | "--help" => {
                 println!(
-                    "{USAGE}\n  --quick      short runs and smaller growth sets (the CI smoke test)\n  --lookups    only the list_users lookups (no server)\n  --seconds N  recorded seconds per run (default 8; 0.8 with --quick)"
+                    "{USAGE}\n  --quick      short runs and smaller growth sets (the CI smoke test)\n  --lookups    only the list_users lookups (no server)\n  --webhooks   only the webhook rows (with one endpoint against without, delivery lag)\n  --seconds N  recorded seconds per run (default 8; 0.8 with --quick)"
                 );
                 return ExitCode::SUCCESS;
             }
@@ -149,6 +158,7 @@ fn main() -> ExitCode {
         }
     };
     let mut plan = Plan::new(quick);
+    plan.webhooks_only = webhooks_only;
     if let Some(seconds) = seconds {
         plan.timing.measure = seconds;
     }
@@ -300,7 +310,7 @@ async fn bench_backend(plan: &Plan, binary: &Path, db: Db) -> Result<BackendRepo
         Db::Postgres(url) => url,
     };
     say!("{name}: first start (set-up)");
-    let setup = Setup { binary, url: &url, dir: dir.path() };
+    let setup = Setup { binary, url: &url, dir: dir.path(), config: None };
     let (first, _) = Server::start(&setup).await?;
     first.stop().await?;
     let token = std::fs::read_to_string(setup.pat_path())
@@ -313,13 +323,26 @@ async fn bench_backend(plan: &Plan, binary: &Path, db: Db) -> Result<BackendRepo
     let store = open_store(&url).await?;
     let backend = store.backend();
     let admin = seed::Admin::of(&store, &token).await?;
+    report.note = match backend {
+        Backend::Sqlite => "SQLite WAL, synchronous=FULL".to_owned(),
+        Backend::Postgres => "PostgreSQL, synchronous_commit=on".to_owned(),
+    };
+    report.sizes = (plan.users, plan.many_users, plan.history);
+    let mut users = slots(0, max_c);
+    let authorization = admin.authorization.clone();
+    if plan.webhooks_only {
+        say!("{name}: seeding {} users", plan.users);
+        seed::users(&store, &admin, 0, plan.users).await?;
+        drop(store);
+        say!("{name}: webhooks: {} c={max_c} without and with one endpoint", Protocol::Grpc.name());
+        report.webhooks = Some(webhook::rows(plan, &setup, &authorization, &mut users, max_c).await?);
+        return Ok(report);
+    }
     say!("{name}: seeding {} users and a {}-event history", plan.users, plan.history);
     seed::users(&store, &admin, 0, plan.users).await?;
     seed::history(&store, &admin, "bench-history", plan.history).await?;
     seed::history(&store, &admin, "bench-fresh", 0).await?;
     say!("{name}: seeded");
-    let mut users = slots(0, max_c);
-    let authorization = admin.authorization.clone();
 
     // The storage limit: the same update transactions through the application service.
     {
@@ -386,6 +409,10 @@ async fn bench_backend(plan: &Plan, binary: &Path, db: Db) -> Result<BackendRepo
     let small = load::run(&target, Protocol::Grpc, &authorization, &mut users, max_c, plan.timing).await?;
     server.check_alive()?;
     server.stop().await?;
+
+    // Webhooks: the same gRPC load without and with one endpoint, and the delivery lag.
+    say!("{name}: webhooks: {} c={max_c} without and with one endpoint", Protocol::Grpc.name());
+    report.webhooks = Some(webhook::rows(plan, &setup, &authorization, &mut users, max_c).await?);
     {
         let store = open_store(&url).await?;
         say!("{name}: seeding up to {} users", plan.many_users);
@@ -401,11 +428,6 @@ async fn bench_backend(plan: &Plan, binary: &Path, db: Db) -> Result<BackendRepo
     let large = large?;
     server.stop().await?;
     report.growth.push(report::Growth::new("users", "grpc", max_c, &small, &large));
-    report.note = match backend {
-        Backend::Sqlite => "SQLite WAL, synchronous=FULL".to_owned(),
-        Backend::Postgres => "PostgreSQL, synchronous_commit=on".to_owned(),
-    };
-    report.sizes = (plan.users, plan.many_users, plan.history);
     Ok(report)
 }
 

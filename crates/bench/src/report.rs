@@ -2,6 +2,7 @@
 
 use crate::load::{Protocol, RunResult};
 use crate::lookup::Lookup;
+use crate::webhook::{KEEPS_UP_WITHIN, WebhookReport};
 use crate::{BenchError, CONCURRENCY, Plan};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
@@ -112,6 +113,8 @@ pub struct BackendReport {
     pub sizes: (usize, usize, usize),
     /// `list_users` lookups with the many users in the database.
     pub lookups: Vec<Lookup>,
+    /// Throughput with one webhook endpoint against without, and the delivery lag.
+    pub webhooks: Option<WebhookReport>,
 }
 
 impl BackendReport {
@@ -127,6 +130,7 @@ impl BackendReport {
             startup_ms: 0.0,
             sizes: (0, 0, 0),
             lookups: Vec::new(),
+            webhooks: None,
         }
     }
 
@@ -146,8 +150,38 @@ impl BackendReport {
         self.growth.iter().find(|g| g.what == what).map_or(0.0, Growth::ratio)
     }
 
-    /// The summary fields of issue 6.
+    /// The summary fields of issue 6, and of issue 14 under `webhooks`.
     fn summary(&self) -> Value {
+        let mut summary = self.summary_of_rows();
+        if let (Some(hooks), Value::Object(fields)) = (&self.webhooks, &mut summary) {
+            fields.insert(
+                "webhooks".to_owned(),
+                json!({
+                    "protocol": hooks.protocol,
+                    "concurrency": hooks.concurrency,
+                    "without_rps": round(hooks.without_rps),
+                    "with_rps": round(hooks.with_rps),
+                    "ratio": round3(hooks.ratio()),
+                    "lag_p50_ms": round2(hooks.lag_ms(0.5)),
+                    "lag_p99_ms": round2(hooks.lag_ms(0.99)),
+                    "lag_max_ms": round2(hooks.lag_max_ms()),
+                    "committed": hooks.committed,
+                    "delivered": hooks.delivered,
+                    "duplicates": hooks.duplicates,
+                    "tail_at_end": hooks.tail,
+                    "drain_ms": round2(hooks.drain_ms),
+                    "backlog_max": hooks.backlog_max,
+                    "backlog_after": hooks.backlog_after,
+                }),
+            );
+        }
+        summary
+    }
+
+    fn summary_of_rows(&self) -> Value {
+        if self.rows.is_empty() {
+            return json!({});
+        }
         json!({
             "storage_rps": round(self.rps(Protocol::Storage)),
             "rest_rps": round(self.rps(Protocol::Rest)),
@@ -178,9 +212,30 @@ impl BackendReport {
         })
     }
 
+    /// The targets of issue 14 (webhooks): (target, measured, holds).
+    fn webhook_targets(&self) -> Vec<(String, String, bool)> {
+        let Some(hooks) = &self.webhooks else { return Vec::new() };
+        let ratio = hooks.ratio();
+        vec![
+            (
+                format!("one webhook endpoint costs <= 15 % ({} c={})", hooks.protocol, hooks.concurrency),
+                format!("x{ratio:.2}"),
+                ratio >= 0.85,
+            ),
+            (
+                format!("deliveries keep up (drained within {} s, backlog 0 after)", KEEPS_UP_WITHIN.as_secs()),
+                format!("drained in {:.0} ms, backlog {}", hooks.drain_ms, hooks.backlog_after),
+                hooks.keeps_up(),
+            ),
+        ]
+    }
+
     /// The targets of issue 6 that apply to this backend: (target, measured, holds).
     fn targets(&self) -> Vec<(String, String, bool)> {
         let mut out = Vec::new();
+        if self.rows.is_empty() {
+            return out;
+        }
         let storage = self.rps(Protocol::Storage);
         let (rest, grpc) = (self.rps(Protocol::Rest), self.rps(Protocol::Grpc));
         if self.name == "sqlite" {
@@ -245,6 +300,10 @@ pub fn print(plan: &Plan, reports: &[BackendReport]) {
     for report in reports {
         println!();
         println!("== {} ({}) ==", report.name, report.note);
+        if plan.webhooks_only {
+            print_webhooks(report);
+            continue;
+        }
         println!(
             "{:<8} {:>4} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>7} {:>9}",
             "target", "c", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "updates", "cpu s", "peak MB"
@@ -288,10 +347,43 @@ pub fn print(plan: &Plan, reports: &[BackendReport]) {
             );
         }
         print_lookups(&report.lookups);
+        print_webhooks(report);
         println!("targets (issue 6):");
         for (target, measured, holds) in report.targets() {
             println!("  [{}] {target}: {measured}", if holds { "holds" } else { "MISSED" });
         }
+    }
+}
+
+/// Prints the webhook lines and their targets.
+fn print_webhooks(report: &BackendReport) {
+    let Some(hooks) = &report.webhooks else { return };
+    println!(
+        "webhooks {} c={}: without {:.0}/s (p99 {:.2} ms) vs one endpoint {:.0}/s (p99 {:.2} ms): ratio {:.2}",
+        hooks.protocol,
+        hooks.concurrency,
+        hooks.without_rps,
+        hooks.without_p99,
+        hooks.with_rps,
+        hooks.with_p99,
+        hooks.ratio()
+    );
+    println!(
+        "webhook lag commit -> receiver: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} committed, {} delivered, {} duplicates",
+        hooks.lag_ms(0.5),
+        hooks.lag_ms(0.99),
+        hooks.lag_max_ms(),
+        hooks.committed,
+        hooks.delivered,
+        hooks.duplicates
+    );
+    println!(
+        "webhook backlog: at most {} pending during the load (/metrics), {} not yet received when the load stopped, drained {:.0} ms later, {} pending after",
+        hooks.backlog_max, hooks.tail, hooks.drain_ms, hooks.backlog_after
+    );
+    println!("targets (issue 14):");
+    for (target, measured, holds) in report.webhook_targets() {
+        println!("  [{}] {target}: {measured}", if holds { "holds" } else { "MISSED" });
     }
 }
 

@@ -84,6 +84,8 @@ pub struct Setup<'a> {
     pub url: &'a str,
     /// Directory for the admin token and the log.
     pub dir: &'a Path,
+    /// A configuration file (`PERSONA_CONFIG`), such as the webhook endpoint's.
+    pub config: Option<&'a Path>,
 }
 
 impl Setup<'_> {
@@ -107,7 +109,8 @@ impl Server {
             .map_err(|e| BenchError::new(format!("log file: {e}")))?;
         let log_err = log_file.try_clone().map_err(|e| BenchError::new(format!("log file: {e}")))?;
         let started = Instant::now();
-        let child = Command::new(setup.binary)
+        let mut command = Command::new(setup.binary);
+        command
             .arg("serve")
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -117,9 +120,12 @@ impl Server {
             .env("PERSONA_LOG__LEVEL", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::from(log_file))
-            .stderr(Stdio::from(log_err))
-            .spawn()
-            .map_err(|e| BenchError::new(format!("cannot start {}: {e}", setup.binary.display())))?;
+            .stderr(Stdio::from(log_err));
+        if let Some(config) = setup.config {
+            command.env("PERSONA_CONFIG", config);
+        }
+        let child =
+            command.spawn().map_err(|e| BenchError::new(format!("cannot start {}: {e}", setup.binary.display())))?;
         let pid = child.id();
         let mut server = Self { child, pid, address, log };
         let deadline = started + Duration::from_secs(60);
