@@ -4,7 +4,7 @@
 //! its external id and deactivate it in the same commit; partial updates are v2's
 //! [`UserPatch`], found in the resolved org.
 
-use super::{Created, ObjectDetails, RequestMeta, Sees, Service, store_error};
+use super::{Created, ObjectDetails, RequestMeta, Sees, Service};
 use crate::auth::Permission;
 use crate::commands::{NewHumanRequest, UnsupportedHumanFields};
 use crate::error::Error;
@@ -12,11 +12,10 @@ use crate::events::{EventPayload, ExternalIdChanged, FieldChange};
 use crate::ids::UserId;
 use crate::patch::UserPatch;
 use crate::ports::Store;
-use crate::query::{OrgScope, UserPage, UserSearch};
+use crate::query::{OrgScope, UserPage};
 use crate::rules;
 use crate::service::ListUsersRequest;
 use crate::service::privilege::Reach;
-use crate::service::users_v2::{check_list_request, limit_of};
 use crate::user::User;
 use crate::validation::Validator;
 
@@ -86,16 +85,6 @@ impl<S: Store> Service<S> {
         request: ListUsersRequest,
     ) -> Result<UserPage, Error> {
         let auth = self.authorize(meta, Permission::UserRead).await?;
-        let limit = limit_of(request.limit)?;
-        check_list_request(&request)?;
-        let search = UserSearch {
-            scope: OrgScope::Orgs(vec![auth.org_id]),
-            filter: request.filter,
-            sort: request.sort,
-            ascending: request.ascending,
-            offset: request.offset,
-            limit,
-        };
-        self.inner.store.list_users(&search).await.map_err(store_error)
+        self.search_users(OrgScope::Orgs(vec![auth.org_id]), request).await
     }
 }

@@ -274,8 +274,6 @@ impl<S: Store> Service<S> {
     /// Authorisation, a limit above 1000, a filter too deep or too large, storage.
     pub async fn list_users_v2(&self, meta: &RequestMeta<'_>, request: ListUsersRequest) -> Result<UserPage, Error> {
         let auth = self.authorize(meta, Permission::UserRead).await?;
-        let limit = limit_of(request.limit)?;
-        check_list_request(&request)?;
         let scope = if holds(&auth.memberships, Permission::UserRead, None) {
             OrgScope::All
         } else {
@@ -289,6 +287,13 @@ impl<S: Store> Service<S> {
             orgs.dedup();
             OrgScope::Orgs(orgs)
         };
+        self.search_users(scope, request).await
+    }
+
+    /// `request` within `scope`, after the limits every list obeys (page size, filter size).
+    pub(super) async fn search_users(&self, scope: OrgScope, request: ListUsersRequest) -> Result<UserPage, Error> {
+        let limit = limit_of(request.limit)?;
+        check_list_request(&request)?;
         let search = UserSearch {
             scope,
             filter: request.filter,
