@@ -99,10 +99,16 @@ pub enum SendError {
     NoRoots(String),
 }
 
+/// Which connections can carry a request: https?, host, port.
+type PoolKey = (bool, String, u16);
+
+/// One HTTP/1 connection's request side.
+type Sender = SendRequest<Full<Bytes>>;
+
 /// The HTTP client of the delivery loop.
 #[derive(Clone)]
 pub struct Client {
-    idle: Arc<Mutex<HashMap<(bool, String, u16), Vec<SendRequest<Full<Bytes>>>>>>,
+    idle: Arc<Mutex<HashMap<PoolKey, Vec<Sender>>>>,
     tls: Option<TlsConnector>,
     roots_error: Option<String>,
     user_agent: String,
@@ -204,7 +210,7 @@ impl Client {
         self.finish(key, sender, response).await
     }
 
-    fn take_idle(&self, key: &(bool, String, u16)) -> Option<SendRequest<Full<Bytes>>> {
+    fn take_idle(&self, key: &PoolKey) -> Option<SendRequest<Full<Bytes>>> {
         let mut idle = self.idle.lock().ok()?;
         let senders = idle.get_mut(key)?;
         while let Some(sender) = senders.pop() {
@@ -219,7 +225,7 @@ impl Client {
     /// keeps the connection for the next attempt unless the endpoint asked to close it.
     async fn finish(
         &self,
-        key: (bool, String, u16),
+        key: PoolKey,
         sender: SendRequest<Full<Bytes>>,
         response: http::Response<hyper::body::Incoming>,
     ) -> Result<u16, SendError> {
@@ -229,8 +235,12 @@ impl Client {
                 value.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")))
             });
         let drained = response.into_body().collect().await.is_ok();
-        if drained && !close && !sender.is_closed() {
-            if let Ok(mut idle) = self.idle.lock() {
+        if drained
+            && !close
+            && !sender.is_closed()
+            && let Ok(mut idle) = self.idle.lock()
+        {
+            {
                 let senders = idle.entry(key).or_default();
                 if senders.len() < IDLE_PER_ENDPOINT {
                     senders.push(sender);
