@@ -125,20 +125,31 @@ impl Outbox for SeaOrmStore {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        // One ordered pass over the pending rows of these endpoints (in the order of the queue
+        // index, so without a sort) numbers each queue's rows and finds whether any of them is
+        // leased: the heads of the free queues, without probing the queue once per pending row.
+        // Rows of equal sequence (a replay's copies) carry the same event: either may go first.
+        let heads = format!(
+            "SELECT h.id FROM (SELECT d.id, d.endpoint, d.next_attempt_at, \
+             ROW_NUMBER() OVER (PARTITION BY d.endpoint, d.user_id ORDER BY d.sequence) AS place, \
+             MAX(d.leased_until) OVER (PARTITION BY d.endpoint, d.user_id) AS busy_until \
+             FROM webhook_deliveries d WHERE d.state = {PENDING} AND d.endpoint IN ({wanted})) h \
+             WHERE h.place = 1 AND h.busy_until < ? AND h.next_attempt_at <= ? \
+             AND NOT EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.url = h.endpoint AND w.disabled_at IS NOT NULL) \
+             ORDER BY h.next_attempt_at, h.id LIMIT ?"
+        );
+        let candidates = match self.backend() {
+            Backend::Postgres => format!("SELECT l.id FROM webhook_deliveries l WHERE l.id IN ({heads}){lock}"),
+            Backend::Sqlite => heads,
+        };
         let sql = format!(
-            "UPDATE webhook_deliveries SET leased_until = ?, lease_owner = ? WHERE leased_until < ? AND id IN (\
-             SELECT d.id FROM webhook_deliveries d \
-             WHERE d.state = {PENDING} AND d.endpoint IN ({wanted}) AND d.next_attempt_at <= ? AND d.leased_until < ? \
-             AND NOT EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.url = d.endpoint AND w.disabled_at IS NOT NULL) \
-             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint = d.endpoint \
-             AND p.user_id = d.user_id AND p.state = {PENDING} AND p.id <> d.id \
-             AND (p.sequence < d.sequence OR (p.sequence = d.sequence AND p.id < d.id) OR p.leased_until >= ?)) \
-             ORDER BY d.next_attempt_at, d.id LIMIT ?{lock}) RETURNING id"
+            "UPDATE webhook_deliveries SET leased_until = ?, lease_owner = ? WHERE leased_until < ? \
+             AND id IN ({candidates}) RETURNING id"
         );
         let now = now.unix_micros();
         let mut values: Vec<Value> = vec![until.unix_micros().into(), owner.into(), now.into()];
         values.extend(endpoints.iter().map(|url| Value::from(url.as_str())));
-        values.extend([now.into(), now.into(), now.into(), i64::from(limit).into()]);
+        values.extend([now.into(), now.into(), i64::from(limit).into()]);
         let rows =
             self.write_connection().query_all_raw(self.statement(&sql, values)).await.map_err(|e| unavailable(&e))?;
         let ids: Vec<i64> = rows.iter().map(|row| row.try_get("", "id")).collect::<Result<_, _>>().map_err(corrupt)?;

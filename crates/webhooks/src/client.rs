@@ -1,13 +1,16 @@
 //! One HTTP/1.1 POST per attempt, over TCP or TLS (rustls with the *ring* provider, the roots
-//! of the system's CA bundle).
+//! of the system's CA bundle). Connections are kept alive and reused per endpoint (a small pool
+//! of idle HTTP/1 connections), unless the endpoint answers `Connection: close`.
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt as _, Full};
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, ServerName};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::crypto::ring;
@@ -96,9 +99,16 @@ pub enum SendError {
     NoRoots(String),
 }
 
+/// Which connections can carry a request: https?, host, port.
+type PoolKey = (bool, String, u16);
+
+/// One HTTP/1 connection's request side.
+type Sender = SendRequest<Full<Bytes>>;
+
 /// The HTTP client of the delivery loop.
 #[derive(Clone)]
 pub struct Client {
+    idle: Arc<Mutex<HashMap<PoolKey, Vec<Sender>>>>,
     tls: Option<TlsConnector>,
     roots_error: Option<String>,
     user_agent: String,
@@ -152,7 +162,12 @@ impl Client {
         } else {
             (None, None)
         };
-        Self { tls, roots_error, user_agent: format!("persona-webhooks/{}", env!("CARGO_PKG_VERSION")) }
+        Self {
+            idle: Arc::default(),
+            tls,
+            roots_error,
+            user_agent: format!("persona-webhooks/{}", env!("CARGO_PKG_VERSION")),
+        }
     }
 
     /// Why https endpoints cannot be reached, if they cannot.
@@ -166,10 +181,6 @@ impl Client {
     /// # Errors
     /// [`SendError`] when there was no answer.
     pub async fn post(&self, target: &Target, headers: &[(&str, String)], body: String) -> Result<u16, SendError> {
-        let tcp = TcpStream::connect((target.host.as_str(), target.port))
-            .await
-            .map_err(|e| SendError::Connect(e.to_string()))?;
-        let _ = tcp.set_nodelay(true);
         let mut request = http::Request::post(target.path.as_str())
             .header(http::header::HOST, target.authority.as_str())
             .header(http::header::CONTENT_TYPE, "application/json")
@@ -178,6 +189,72 @@ impl Client {
             request = request.header(*name, value.as_str());
         }
         let request = request.body(Full::new(Bytes::from(body))).map_err(|e| SendError::Http(e.to_string()))?;
+        let key = (target.tls, target.host.clone(), target.port);
+        // An idle connection first; one the endpoint closed meanwhile fails before the request
+        // is written, and the request goes out on a new connection instead.
+        let mut request = request;
+        while let Some(mut sender) = self.take_idle(&key) {
+            if sender.ready().await.is_err() {
+                continue;
+            }
+            match sender.try_send_request(request).await {
+                Ok(response) => return self.finish(key, sender, response).await,
+                Err(mut error) => match error.take_message() {
+                    Some(unsent) => request = unsent,
+                    None => return Err(SendError::Http(error.into_error().to_string())),
+                },
+            }
+        }
+        let mut sender = self.connect(target).await?;
+        let response = sender.send_request(request).await.map_err(|e| SendError::Http(e.to_string()))?;
+        self.finish(key, sender, response).await
+    }
+
+    fn take_idle(&self, key: &PoolKey) -> Option<SendRequest<Full<Bytes>>> {
+        let mut idle = self.idle.lock().ok()?;
+        let senders = idle.get_mut(key)?;
+        while let Some(sender) = senders.pop() {
+            if !sender.is_closed() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    /// Reads the answer to its end (so that the connection can carry the next request) and
+    /// keeps the connection for the next attempt unless the endpoint asked to close it.
+    async fn finish(
+        &self,
+        key: PoolKey,
+        sender: SendRequest<Full<Bytes>>,
+        response: http::Response<hyper::body::Incoming>,
+    ) -> Result<u16, SendError> {
+        let status = response.status().as_u16();
+        let close =
+            response.headers().get_all(http::header::CONNECTION).iter().any(|value| {
+                value.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")))
+            });
+        let drained = response.into_body().collect().await.is_ok();
+        if drained
+            && !close
+            && !sender.is_closed()
+            && let Ok(mut idle) = self.idle.lock()
+        {
+            {
+                let senders = idle.entry(key).or_default();
+                if senders.len() < IDLE_PER_ENDPOINT {
+                    senders.push(sender);
+                }
+            }
+        }
+        Ok(status)
+    }
+
+    async fn connect(&self, target: &Target) -> Result<SendRequest<Full<Bytes>>, SendError> {
+        let tcp = TcpStream::connect((target.host.as_str(), target.port))
+            .await
+            .map_err(|e| SendError::Connect(e.to_string()))?;
+        let _ = tcp.set_nodelay(true);
         if target.tls {
             let connector = self.tls.as_ref().ok_or_else(|| {
                 SendError::NoRoots(self.roots_error.clone().unwrap_or_else(|| "TLS is not set up".to_owned()))
@@ -185,24 +262,30 @@ impl Client {
             let name = ServerName::try_from(target.host.clone())
                 .map_err(|e| SendError::Connect(format!("server name: {e}")))?;
             let stream = connector.connect(name, tcp).await.map_err(|e| SendError::Connect(e.to_string()))?;
-            exchange(TokioIo::new(stream), request).await
+            handshake(TokioIo::new(stream)).await
         } else {
-            exchange(TokioIo::new(tcp), request).await
+            handshake(TokioIo::new(tcp)).await
         }
     }
 }
 
-async fn exchange<T>(io: T, request: http::Request<Full<Bytes>>) -> Result<u16, SendError>
+/// Idle connections kept per endpoint (the delivery loop sends at most its concurrency at once).
+const IDLE_PER_ENDPOINT: usize = 64;
+
+/// An HTTP/1 connection over `io`, driven by a task of its own until either side closes it
+/// (the pool drops its sender).
+async fn handshake<T>(io: T) -> Result<SendRequest<Full<Bytes>>, SendError>
 where
     T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let (mut sender, connection) =
+    let (sender, connection) =
         hyper::client::conn::http1::handshake(io).await.map_err(|e| SendError::Http(e.to_string()))?;
-    let driver = tokio::spawn(connection);
-    let result = sender.send_request(request).await.map(|response| response.status().as_u16());
-    drop(sender);
-    driver.abort();
-    result.map_err(|e| SendError::Http(e.to_string()))
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%error, "webhook connection closed");
+        }
+    });
+    Ok(sender)
 }
 
 #[cfg(test)]

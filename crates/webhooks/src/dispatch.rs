@@ -166,10 +166,10 @@ impl<O: Outbox> Dispatcher<O> {
             }
             let free = permits.available_permits().min(BATCH);
             if free == 0 {
-                // Every slot is busy: wait for one to free up.
-                if let Ok(permit) = Arc::clone(&permits).acquire_owned().await {
-                    drop(permit);
-                }
+                // Every slot is busy: wait until outcomes are recorded (the settler signals), so
+                // that the next lease fills every slot freed by then and finds those queues'
+                // next events, rather than leasing once per freed slot.
+                wait(&self.signal, self.settings.poll, &mut stop).await;
                 continue;
             }
             let at = now();
@@ -178,6 +178,7 @@ impl<O: Outbox> Dispatcher<O> {
             match self.outbox.lease(&self.urls, &self.owner, at, until, limit).await {
                 Ok(leased) if !leased.is_empty() => {
                     failing = false;
+                    let exhausted = leased.len() < free;
                     for delivery in leased {
                         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { return };
                         let attempt = Attempt {
@@ -189,18 +190,19 @@ impl<O: Outbox> Dispatcher<O> {
                         let settled = settled.clone();
                         tokio::spawn(async move {
                             let outcome = attempt.send(&delivery).await;
-                            let _ = settled.send((delivery, outcome));
                             drop(permit);
+                            let _ = settled.send((delivery, outcome));
                         });
+                    }
+                    // The free heads were all leased: lease again once outcomes are recorded
+                    // or new deliveries committed (a full lease goes round again at once).
+                    if exhausted {
+                        wait(&self.signal, self.settings.poll, &mut stop).await;
                     }
                 }
                 Ok(_) => {
                     failing = false;
-                    tokio::select! {
-                        () = self.signal.notified() => {},
-                        () = tokio::time::sleep(self.settings.poll) => {},
-                        _ = stop.changed() => {},
-                    }
+                    wait(&self.signal, self.settings.poll, &mut stop).await;
                 }
                 Err(error) => {
                     if !failing {
@@ -226,6 +228,15 @@ impl<O: Outbox> Dispatcher<O> {
                 self.stats.backlog(&known.label, pending);
             }
         }
+    }
+}
+
+/// Until `signal` (outcomes recorded, deliveries committed), `poll` or `stop`.
+async fn wait(signal: &Notify, poll: Duration, stop: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        () = signal.notified() => {},
+        () = tokio::time::sleep(poll) => {},
+        _ = stop.changed() => {},
     }
 }
 
