@@ -419,7 +419,7 @@ fn decide_phone(decision: &mut PatchDecision, human: &crate::user::Human, phone:
 }
 
 /// A fresh code and the hex SHA-256 the event keeps.
-fn issued(code: CodeSource<'_>) -> (String, String) {
+pub(crate) fn issued(code: CodeSource<'_>) -> (String, String) {
     let code = code();
     let hash = crate::auth::TokenHash::of(&code).to_hex();
     (code, hash)

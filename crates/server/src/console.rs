@@ -30,19 +30,21 @@ struct Asset {
     name: &'static str,
     content_type: &'static str,
     body: &'static [u8],
+    /// [`fingerprint`] of the body, worked out at compile time.
+    fingerprint: u64,
+}
+
+const fn embedded(name: &'static str, content_type: &'static str, body: &'static [u8]) -> Asset {
+    Asset { name, content_type, body, fingerprint: fingerprint(body) }
 }
 
 /// Every file of the console.
 const ASSETS: &[Asset] = &[
-    Asset { name: "", content_type: "text/html; charset=utf-8", body: include_bytes!("../console/index.html") },
-    Asset {
-        name: "console.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../console/console.css"),
-    },
-    Asset { name: "app.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../console/app.js") },
-    Asset { name: "api.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../console/api.js") },
-    Asset { name: "icon.svg", content_type: "image/svg+xml", body: include_bytes!("../console/icon.svg") },
+    embedded("", "text/html; charset=utf-8", include_bytes!("../console/index.html")),
+    embedded("console.css", "text/css; charset=utf-8", include_bytes!("../console/console.css")),
+    embedded("app.js", "text/javascript; charset=utf-8", include_bytes!("../console/app.js")),
+    embedded("api.js", "text/javascript; charset=utf-8", include_bytes!("../console/api.js")),
+    embedded("icon.svg", "image/svg+xml", include_bytes!("../console/icon.svg")),
 ];
 
 /// FNV-1a, 64 bits: a stable fingerprint of a file for its `ETag` (not a security measure).
@@ -85,7 +87,7 @@ fn serve(name: &str, request: &HeaderMap) -> Response {
         security_headers(response.headers_mut());
         return response;
     };
-    let etag = format!("\"{:016x}\"", fingerprint(asset.body));
+    let etag = format!("\"{:016x}\"", asset.fingerprint);
     let mut response = if not_modified(request, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

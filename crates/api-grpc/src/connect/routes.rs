@@ -16,7 +16,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 /// Every service Persona serves over Connect, by full protobuf name.
-pub const SERVICES: &[&str] = &["zitadel.management.v1.ManagementService", "zitadel.user.v2.UserService"];
+pub const SERVICES: &[&str] = &[crate::descriptors::SERVICE, crate::descriptors::USER_V2];
 
 /// The encoded response message, or the error to answer.
 pub(super) type Answer = Pin<Box<dyn Future<Output = Result<Vec<u8>, ConnectError>> + Send>>;

@@ -80,7 +80,7 @@ pub async fn get_user_by_id<S: Store>(
 ) -> Result<pb::GetUserByIdResponse, Error> {
     let user =
         service.get_user_v2(meta, &request.user_id).await.map_err(|e| Phrasing::of("GetUserByIDRequest").phrase(e))?;
-    let details = Service::<S>::user_details_v2(&user);
+    let details = Service::<S>::user_details(&user);
     Ok(pb::GetUserByIdResponse {
         details: Some(convert::details(&details)),
         user: Some(convert::user(&user, &details)),
@@ -159,7 +159,7 @@ pub async fn list_users<S: Store>(
         }
     };
     let page = service.list_users_v2(meta, input).await.map_err(|e| phrasing.phrase(e))?;
-    let result = page.users.iter().map(|user| convert::user(user, &Service::<S>::user_details_v2(user))).collect();
+    let result = page.users.iter().map(|user| convert::user(user, &Service::<S>::user_details(user))).collect();
     Ok(pb::ListUsersResponse {
         details: Some(object::ListDetails {
             total_result: page.total,

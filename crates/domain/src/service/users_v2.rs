@@ -4,7 +4,7 @@
 //! the header or the caller; reads and commands find a user anywhere in the instance and check
 //! the permission in the user's own org, so a user the caller may not see looks unknown.
 
-use super::{Created, ObjectDetails, RequestMeta, Sees, Service, read_details, store_error};
+use super::{Created, ObjectDetails, RequestMeta, Sees, Service, store_error};
 use crate::auth::{Authorized, Permission, holds};
 use crate::commands::{NewHumanRequest, UnsupportedHumanFields, validate_user_id};
 use crate::error::Error;
@@ -206,10 +206,9 @@ impl<S: Store> Service<S> {
         Ok(CreatedV2 { created, codes })
     }
 
+    /// A fresh code and the hash its event keeps.
     fn issue_code(&self) -> (String, String) {
-        let code = self.verification_code();
-        let hash = crate::auth::TokenHash::of(&code).to_hex();
-        (code, hash)
+        crate::patch::issued(&mut || self.verification_code())
     }
 
     /// The user `id` as a v2 reader with `permission` finds it anywhere in the instance.
@@ -303,12 +302,6 @@ impl<S: Store> Service<S> {
             limit,
         };
         self.inner.store.list_users(&search).await.map_err(store_error)
-    }
-
-    /// `Details` of a user as v2 reads report them (creation date included).
-    #[must_use]
-    pub fn user_details_v2(user: &User) -> ObjectDetails {
-        read_details(user.created_at, user.changed_at, user.sequence, &user.org_id)
     }
 
     /// The current time, for list details.
