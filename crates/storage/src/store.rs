@@ -110,6 +110,14 @@ async fn by_key<E: EntityTrait, C: ConnectionTrait>(
     Ok(select.all(db).await.map_err(|e| unavailable(&e))?.into_iter().next())
 }
 
+/// Prepared statements kept per connection: a batch's events and its webhook deliveries are
+/// each appended by one multi-row INSERT whose text depends on the row count, so up to
+/// `max_batch` texts each, plus the fixed statements. With fewer, those texts push each other
+/// (and the fixed ones) out and are parsed and planned again on every batch.
+fn statement_cache(config: &StorageConfig) -> usize {
+    config.max_batch.saturating_mul(2).saturating_add(128)
+}
+
 async fn open(
     config: &StorageConfig,
     backend: Backend,
@@ -125,8 +133,10 @@ async fn open(
     match backend {
         Backend::Sqlite => {
             let busy = config.busy_timeout;
+            let statements = statement_cache(config);
             options.map_sqlx_sqlite_opts(move |o: SqliteConnectOptions| {
                 o.create_if_missing(true)
+                    .statement_cache_capacity(statements)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(busy)
