@@ -130,6 +130,12 @@ enum Failure {
     Start(String),
 }
 
+/// mimalloc rather than the system allocator: under load glibc's malloc, free and their
+/// consolidation took about a sixth of the server's CPU (BENCHMARKS.md, issue 14), spread over
+/// the request, SQLite and webhook threads alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match Config::load(cli.config.clone()) {
