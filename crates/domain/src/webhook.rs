@@ -3,7 +3,8 @@
 //!
 //! A delivery is one (endpoint, user event) pair, recorded in the outbox in the same transaction
 //! as the event. The delivery loop leases the oldest pending delivery of each (endpoint, user)
-//! queue — never a later one while an earlier one is pending or leased — so a user's events
+//! queue — never a later one while an earlier one is pending or leased — together with a run of
+//! the deliveries after it, which the same sender sends one after another; so a user's events
 //! reach an endpoint in sequence order, whichever instance sends them.
 
 use crate::events::EventPayload;
@@ -101,6 +102,30 @@ pub struct Delivery {
     pub enqueued_at: Timestamp,
     /// Attempts made before this one.
     pub attempts: u32,
+    /// The outbox row whose lease covers this delivery: its own id for the head of a run, the
+    /// head's for the deliveries of the run after it.
+    pub lease_id: i64,
+}
+
+impl Delivery {
+    /// Whether this delivery heads its run (it holds the lease itself).
+    #[must_use]
+    pub fn heads_run(&self) -> bool {
+        self.lease_id == self.id
+    }
+}
+
+/// What one lease asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    /// Now: which deliveries are due and which leases have expired.
+    pub now: Timestamp,
+    /// Until when the lease holds.
+    pub until: Timestamp,
+    /// Most queues leased.
+    pub queues: u32,
+    /// Most deliveries of one queue, its head included (at least 1).
+    pub run: u32,
 }
 
 /// What became of one attempt.
@@ -152,10 +177,14 @@ pub enum OutboxError {
 
 /// The outbox of webhook deliveries (written at commit time by the [`crate::ports::Store`]).
 pub trait Outbox: Clone + Send + Sync + 'static {
-    /// Leases up to `limit` due deliveries to `endpoints` for `owner` until `until`: per
-    /// (endpoint, user) only the pending delivery of lowest sequence, and only while no other
-    /// delivery of that queue is leased; never for a disabled endpoint. An expired lease may be
-    /// taken over.
+    /// Leases up to `queues` (endpoint, user) queues of `endpoints` for `owner` until `until`,
+    /// each by its pending delivery of lowest sequence when that one is due and no delivery of
+    /// the queue is leased; never for a disabled endpoint. An expired lease may be taken over.
+    ///
+    /// Each leased head comes with the run of up to `run - 1` pending deliveries after it, in
+    /// sequence order and marked with the head's [`Delivery::lease_id`]: the head's lease
+    /// covers them, so the queue stays closed to other senders until the run is settled.
+    /// Runs are answered one after another, each in sequence order.
     ///
     /// # Errors
     /// [`OutboxError`].
@@ -163,14 +192,14 @@ pub trait Outbox: Clone + Send + Sync + 'static {
         &self,
         endpoints: &[String],
         owner: &str,
-        now: Timestamp,
-        until: Timestamp,
-        limit: u32,
+        lease: Lease,
     ) -> impl Future<Output = Result<Vec<Delivery>, OutboxError>> + Send;
 
     /// Records the outcomes of attempts on deliveries `owner` leased, all in one transaction. A
     /// delivery whose lease was lost meanwhile (it expired and another owner took it) is left
-    /// to its new owner.
+    /// to its new owner, except that a delivered one leaves the outbox whoever holds it. The
+    /// outcomes of one run are settled together, and deliveries of a run not attempted are
+    /// simply not named: they stay pending behind the run's last outcome.
     ///
     /// # Errors
     /// [`OutboxError`].

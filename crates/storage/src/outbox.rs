@@ -13,7 +13,7 @@ use crate::store::SeaOrmStore;
 use persona_domain::events::EventPayload;
 use persona_domain::ids::{OrgId, UserId};
 use persona_domain::time::Timestamp;
-use persona_domain::webhook::{Delivery, EndpointStatus, Outbox, OutboxError, Outcome, WebhookEndpoint};
+use persona_domain::webhook::{Delivery, EndpointStatus, Lease, Outbox, OutboxError, Outcome, WebhookEndpoint};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, TransactionTrait, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -30,19 +30,38 @@ fn corrupt(error: DbErr) -> OutboxError {
     OutboxError::Corrupt(error.to_string())
 }
 
-/// `ids` as a SQL list (they are integers read from the database, never text from outside).
-fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
-    let mut list = String::new();
+/// `ids` as one bound value for [`SeaOrmStore::among`]: a JSON array for SQLite, an array
+/// literal for PostgreSQL. One parameter rather than a list written into the SQL, so that
+/// each statement has one text whatever the number of ids, and stays prepared.
+fn id_values(backend: Backend, ids: impl IntoIterator<Item = i64>) -> Value {
+    let (open, close) = match backend {
+        Backend::Sqlite => ('[', ']'),
+        Backend::Postgres => ('{', '}'),
+    };
+    let mut list = String::from(open);
     for (index, id) in ids.into_iter().enumerate() {
         if index > 0 {
             list.push(',');
         }
         let _ = write!(list, "{id}");
     }
-    list
+    list.push(close);
+    list.into()
 }
 
 impl SeaOrmStore {
+    /// The condition "`column` is one of the ids bound here" ([`id_values`]).
+    fn among(&self, column: &str) -> String {
+        match self.backend() {
+            Backend::Sqlite => format!("{column} IN (SELECT value FROM json_each(?))"),
+            Backend::Postgres => format!("{column} = ANY(CAST(? AS BIGINT[]))"),
+        }
+    }
+
+    fn ids(&self, ids: impl IntoIterator<Item = i64>) -> Value {
+        id_values(self.backend(), ids)
+    }
+
     /// `sql` with `?` placeholders, numbered `$n` for PostgreSQL.
     fn statement(&self, sql: &str, values: Vec<Value>) -> Statement {
         let sql = match self.backend() {
@@ -71,16 +90,26 @@ impl SeaOrmStore {
         std::sync::Arc::clone(&self.outbox_parts().signal)
     }
 
-    async fn leased(&self, ids: &[i64]) -> Result<Vec<Delivery>, OutboxError> {
+    /// The runs of the leased heads `ids`: each head and up to `run - 1` pending deliveries of
+    /// its queue after it, in sequence order (a replay's copy of the head itself stays for
+    /// later). Read from the read pool: the lease is committed, and only its holder moves the
+    /// rows it covers.
+    async fn runs(&self, ids: &[i64], run: u32) -> Result<Vec<Delivery>, OutboxError> {
         let sql = format!(
-            "SELECT d.id, d.endpoint, d.user_id, d.sequence, d.org_id, d.attempts, d.created_at, \
+            "SELECT d.id, r.lease_id, d.endpoint, d.user_id, d.sequence, d.org_id, d.attempts, d.created_at, \
              e.event_type, e.payload, e.editor_id, e.created_at AS committed_at \
-             FROM webhook_deliveries d JOIN events e ON e.aggregate_type = 'user' \
-             AND e.aggregate_id = d.user_id AND e.sequence = d.sequence WHERE d.id IN ({})",
-            id_list(ids.iter().copied())
+             FROM (SELECT f.id, h.id AS lease_id, \
+             ROW_NUMBER() OVER (PARTITION BY h.id ORDER BY f.sequence, f.id) AS place \
+             FROM webhook_deliveries h JOIN webhook_deliveries f ON f.endpoint = h.endpoint \
+             AND f.state = {PENDING} AND f.user_id = h.user_id \
+             AND (f.id = h.id OR f.sequence > h.sequence) WHERE {}) r \
+             JOIN webhook_deliveries d ON d.id = r.id \
+             JOIN events e ON e.aggregate_type = 'user' AND e.aggregate_id = d.user_id AND e.sequence = d.sequence \
+             WHERE r.place <= ? ORDER BY r.lease_id, r.place",
+            self.among("h.id")
         );
-        let rows =
-            self.write_connection().query_all_raw(self.statement(&sql, vec![])).await.map_err(|e| unavailable(&e))?;
+        let statement = self.statement(&sql, vec![self.ids(ids.iter().copied()), i64::from(run.max(1)).into()]);
+        let rows = self.connection().query_all_raw(statement).await.map_err(|e| unavailable(&e))?;
         rows.iter().map(delivery_from_row).collect()
     }
 }
@@ -104,61 +133,83 @@ fn delivery_from_row(row: &QueryResult) -> Result<Delivery, OutboxError> {
         committed_at: Timestamp::from_unix_micros(row.try_get("", "committed_at").map_err(corrupt)?),
         enqueued_at: Timestamp::from_unix_micros(row.try_get("", "created_at").map_err(corrupt)?),
         attempts: u32::try_from(attempts).unwrap_or(0),
+        lease_id: row.try_get("", "lease_id").map_err(corrupt)?,
     })
 }
 
 impl Outbox for SeaOrmStore {
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
-    async fn lease(
-        &self,
-        endpoints: &[String],
-        owner: &str,
-        now: Timestamp,
-        until: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<Delivery>, OutboxError> {
-        if endpoints.is_empty() {
+    async fn lease(&self, endpoints: &[String], owner: &str, lease: Lease) -> Result<Vec<Delivery>, OutboxError> {
+        if endpoints.is_empty() || lease.queues == 0 {
             return Ok(Vec::new());
         }
+        let now = lease.now.unix_micros();
+        // The candidates, from the read pool so that the pass over the backlog holds no write
+        // lock: one ordered pass over the pending rows of these endpoints (in the order of the
+        // `webhook_deliveries_heads` index, so without a sort; both windows share it) numbers
+        // each queue's rows and finds whether any of them is leased, giving the due heads of
+        // the free queues.
         let wanted = vec!["?"; endpoints.len()].join(", ");
-        let lock = match self.backend() {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        // One ordered pass over the pending rows of these endpoints (in the order of the queue
-        // index, so without a sort) numbers each queue's rows and finds whether any of them is
-        // leased: the heads of the free queues, without probing the queue once per pending row.
-        // Rows of equal sequence (a replay's copies) carry the same event: either may go first.
         let heads = format!(
-            "SELECT h.id FROM (SELECT d.id, d.endpoint, d.next_attempt_at, \
-             ROW_NUMBER() OVER (PARTITION BY d.endpoint, d.user_id ORDER BY d.sequence) AS place, \
-             MAX(d.leased_until) OVER (PARTITION BY d.endpoint, d.user_id) AS busy_until \
-             FROM webhook_deliveries d WHERE d.state = {PENDING} AND d.endpoint IN ({wanted})) h \
+            "SELECT h.id FROM (SELECT d.id, d.endpoint, d.next_attempt_at, ROW_NUMBER() OVER queue AS place, \
+             MAX(d.leased_until) OVER (queue ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS busy_until \
+             FROM webhook_deliveries d WHERE d.state = {PENDING} AND d.endpoint IN ({wanted}) \
+             WINDOW queue AS (PARTITION BY d.endpoint, d.user_id ORDER BY d.sequence)) h \
              WHERE h.place = 1 AND h.busy_until < ? AND h.next_attempt_at <= ? \
              AND NOT EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.url = h.endpoint AND w.disabled_at IS NOT NULL) \
              ORDER BY h.next_attempt_at, h.id LIMIT ?"
         );
-        let candidates = match self.backend() {
-            Backend::Postgres => format!("SELECT l.id FROM webhook_deliveries l WHERE l.id IN ({heads}){lock}"),
-            Backend::Sqlite => heads,
-        };
-        let sql = format!(
-            "UPDATE webhook_deliveries SET leased_until = ?, lease_owner = ? WHERE leased_until < ? \
-             AND id IN ({candidates}) RETURNING id"
-        );
-        let now = now.unix_micros();
-        let mut values: Vec<Value> = vec![until.unix_micros().into(), owner.into(), now.into()];
-        values.extend(endpoints.iter().map(|url| Value::from(url.as_str())));
-        values.extend([now.into(), now.into(), i64::from(limit).into()]);
+        let mut values: Vec<Value> = endpoints.iter().map(|url| Value::from(url.as_str())).collect();
+        values.extend([now.into(), now.into(), i64::from(lease.queues).into()]);
         let rows =
-            self.write_connection().query_all_raw(self.statement(&sql, values)).await.map_err(|e| unavailable(&e))?;
-        let ids: Vec<i64> = rows.iter().map(|row| row.try_get("", "id")).collect::<Result<_, _>>().map_err(corrupt)?;
-        if ids.is_empty() {
+            self.connection().query_all_raw(self.statement(&heads, values)).await.map_err(|e| unavailable(&e))?;
+        let candidates: Vec<i64> =
+            rows.iter().map(|row| row.try_get("", "id")).collect::<Result<_, _>>().map_err(corrupt)?;
+        if candidates.is_empty() {
             return Ok(Vec::new());
         }
-        let mut deliveries = self.leased(&ids).await?;
-        deliveries.sort_by_key(|delivery| delivery.id);
-        Ok(deliveries)
+        // The claim of the heads, checked again row by row when it is made (that snapshot may
+        // be old): still pending, due and not leased, and still the head of its queue (a replay
+        // enqueued nothing below it). Nothing else of its queue can have been leased or moved
+        // since: only heads are leased, and only the holder of a queue's lease settles its rows.
+        // On PostgreSQL, rows another instance is claiming right now are skipped.
+        let claimable = match self.backend() {
+            Backend::Postgres => {
+                format!(
+                    "id IN (SELECT l.id FROM webhook_deliveries l WHERE {} FOR UPDATE SKIP LOCKED)",
+                    self.among("l.id")
+                )
+            }
+            Backend::Sqlite => self.among("id"),
+        };
+        let claim = format!(
+            "UPDATE webhook_deliveries SET leased_until = ?, lease_owner = ? \
+             WHERE {claimable} AND state = {PENDING} AND leased_until < ? AND next_attempt_at <= ? \
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries q WHERE q.endpoint = webhook_deliveries.endpoint \
+             AND q.state = {PENDING} AND q.user_id = webhook_deliveries.user_id \
+             AND q.sequence < webhook_deliveries.sequence) \
+             RETURNING id"
+        );
+        let values = vec![
+            lease.until.unix_micros().into(),
+            owner.into(),
+            self.ids(candidates.iter().copied()),
+            now.into(),
+            now.into(),
+        ];
+        let rows =
+            self.write_connection().query_all_raw(self.statement(&claim, values)).await.map_err(|e| unavailable(&e))?;
+        let claimed: Vec<i64> =
+            rows.iter().map(|row| row.try_get("", "id")).collect::<Result<_, _>>().map_err(corrupt)?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The runs in the candidates' order (oldest due first), each in sequence order.
+        let mut ordered = candidates;
+        ordered.retain(|id| claimed.contains(id));
+        let mut runs = self.runs(&ordered, lease.run).await?;
+        runs.sort_by_key(|delivery| ordered.iter().position(|id| *id == delivery.lease_id));
+        Ok(runs)
     }
 
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"), fields(settled = settled.len()))]
@@ -166,29 +217,50 @@ impl Outbox for SeaOrmStore {
         if settled.is_empty() {
             return Ok(());
         }
-        let txn = self.write_connection().begin().await.map_err(|e| unavailable(&e))?;
-        let delivered: Vec<i64> = settled
-            .iter()
-            .filter(|(_, outcome)| *outcome == Outcome::Delivered)
-            .map(|(delivery, _)| delivery.id)
-            .collect();
-        if !delivered.is_empty() {
-            let sql =
-                format!("DELETE FROM webhook_deliveries WHERE lease_owner = ? AND id IN ({})", id_list(delivered));
-            txn.execute_raw(self.statement(&sql, vec![owner.into()])).await.map_err(|e| unavailable(&e))?;
+        let delivered = |heads: bool| -> Vec<i64> {
+            settled
+                .iter()
+                .filter(|(delivery, outcome)| *outcome == Outcome::Delivered && delivery.heads_run() == heads)
+                .map(|(delivery, _)| delivery.id)
+                .collect()
+        };
+        // A head leaves the outbox only while its lease is still ours (else its new owner
+        // settles it), the rest of a run in any case (it was delivered).
+        let delete = format!(
+            "DELETE FROM webhook_deliveries WHERE {} AND (lease_owner = ? OR NOT {})",
+            self.among("id"),
+            self.among("id")
+        );
+        let all = delivered(true).into_iter().chain(delivered(false));
+        let deletion = self.statement(&delete, vec![self.ids(all), owner.into(), self.ids(delivered(true))]);
+        if settled.iter().all(|(_, outcome)| *outcome == Outcome::Delivered) {
+            // The common case, in one statement of its own.
+            return self.write_connection().execute_raw(deletion).await.map(|_| ()).map_err(|e| unavailable(&e));
         }
+        let txn = self.write_connection().begin().await.map_err(|e| unavailable(&e))?;
+        // Attempts that did not deliver first, while the heads of their runs are still there to
+        // show whose lease covers them (a head delivered in this batch is deleted below).
+        let ours = "EXISTS (SELECT 1 FROM webhook_deliveries h WHERE h.id = ? AND h.lease_owner = ?)";
         for (delivery, outcome) in settled {
-            let (sql, values): (&str, Vec<Value>) = match *outcome {
+            let guard = || -> [Value; 2] { [delivery.lease_id.into(), owner.into()] };
+            let (sql, values): (String, Vec<Value>) = match *outcome {
                 Outcome::Delivered => continue,
                 Outcome::Retry { at, status } => (
-                    "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, leased_until = 0, \
-                     last_status = ? WHERE id = ? AND lease_owner = ?",
-                    vec![at.unix_micros().into(), i32::from(status).into(), delivery.id.into(), owner.into()],
+                    format!(
+                        "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, leased_until = 0, \
+                         last_status = ? WHERE id = ? AND {ours}"
+                    ),
+                    [at.unix_micros().into(), i32::from(status).into(), delivery.id.into()]
+                        .into_iter()
+                        .chain(guard())
+                        .collect(),
                 ),
                 Outcome::Parked { status } => (
-                    "UPDATE webhook_deliveries SET attempts = attempts + 1, state = 2, leased_until = 0, \
-                     last_status = ? WHERE id = ? AND lease_owner = ?",
-                    vec![i32::from(status).into(), delivery.id.into(), owner.into()],
+                    format!(
+                        "UPDATE webhook_deliveries SET attempts = attempts + 1, state = {FAILED}, leased_until = 0, \
+                         last_status = ? WHERE id = ? AND {ours}"
+                    ),
+                    [i32::from(status).into(), delivery.id.into()].into_iter().chain(guard()).collect(),
                 ),
                 Outcome::Gone => {
                     let upsert = "INSERT INTO webhook_endpoints (url, disabled_at, disabled_status) VALUES (?, ?, 410) \
@@ -196,14 +268,18 @@ impl Outbox for SeaOrmStore {
                     let values = vec![delivery.endpoint.as_str().into(), now.unix_micros().into()];
                     txn.execute_raw(self.statement(upsert, values)).await.map_err(|e| unavailable(&e))?;
                     (
-                        "UPDATE webhook_deliveries SET attempts = attempts + 1, leased_until = 0, last_status = 410 \
-                         WHERE id = ? AND lease_owner = ?",
-                        vec![delivery.id.into(), owner.into()],
+                        format!(
+                            "UPDATE webhook_deliveries SET attempts = attempts + 1, leased_until = 0, last_status = 410 \
+                             WHERE id = ? AND {ours}"
+                        ),
+                        [delivery.id.into()].into_iter().chain(guard()).collect(),
                     )
                 }
             };
-            txn.execute_raw(self.statement(sql, values)).await.map_err(|e| unavailable(&e))?;
+            txn.execute_raw(self.statement(&sql, values)).await.map_err(|e| unavailable(&e))?;
         }
+        // Then the delivered.
+        txn.execute_raw(deletion).await.map_err(|e| unavailable(&e))?;
         txn.commit().await.map_err(|e| unavailable(&e))
     }
 

@@ -2,14 +2,16 @@
 //! always of its lowest pending sequence (head of line, also while that one waits for a retry);
 //! no second lease on a queue while one of its rows is leased; an expired lease is taken over by
 //! another owner, and the old owner's late outcome is then ignored; a replay below a leased
-//! row waits for it.
+//! row waits for it. With runs, a head brings the deliveries after it in order, under its
+//! lease: a failure stops the run where it failed, and a late owner's outcomes for a run are
+//! ignored like a head's.
 
 #![expect(clippy::expect_used, reason = "a test crate: a failed step is a failed test")]
 
 use persona_domain::conformance::{Fixture, rename};
 use persona_domain::ids::UserId;
 use persona_domain::time::Timestamp;
-use persona_domain::webhook::{Delivery, EventFilter, Outbox, Outcome, WebhookEndpoint};
+use persona_domain::webhook::{Delivery, EventFilter, Lease, Outbox, Outcome, WebhookEndpoint};
 use persona_storage::{SeaOrmStore, StorageConfig};
 use persona_test_support::PgSchema;
 use std::time::{Duration, SystemTime};
@@ -74,10 +76,32 @@ fn one_per_queue(leased: &[Delivery]) {
     assert_eq!(users.len(), all, "one lease per (endpoint, user) queue: {leased:?}");
 }
 
-async fn lease(store: &SeaOrmStore, owner: &str, now: Timestamp, limit: u32) -> Vec<Delivery> {
-    let leased = store.lease(&[URL.to_owned()], owner, now, at(now, LEASE.as_secs()), limit).await.expect("lease");
+/// Leases up to `queues` heads, each alone (runs of one).
+async fn lease(store: &SeaOrmStore, owner: &str, now: Timestamp, queues: u32) -> Vec<Delivery> {
+    let leased = lease_runs(store, owner, now, queues, 1).await;
     one_per_queue(&leased);
+    assert!(leased.iter().all(|d| d.heads_run()), "a run of one is its head");
+    leased
+}
+
+/// Leases up to `queues` heads with runs of up to `run`; checks that each run is one queue's
+/// deliveries in sequence order under its head's lease.
+async fn lease_runs(store: &SeaOrmStore, owner: &str, now: Timestamp, queues: u32, run: u32) -> Vec<Delivery> {
+    let lease = Lease { now, until: at(now, LEASE.as_secs()), queues, run };
+    let leased = store.lease(&[URL.to_owned()], owner, lease).await.expect("lease");
     assert!(leased.iter().all(|d| d.endpoint == URL));
+    for (index, delivery) in leased.iter().enumerate() {
+        let previous = index.checked_sub(1).and_then(|i| leased.get(i)).filter(|p| p.lease_id == delivery.lease_id);
+        match previous {
+            None => assert!(delivery.heads_run(), "a run starts with its head: {leased:?}"),
+            Some(previous) => {
+                assert_eq!(previous.user_id, delivery.user_id, "a run is one queue's");
+                assert!(previous.sequence < delivery.sequence, "a run is in sequence order: {leased:?}");
+            }
+        }
+    }
+    let runs = leased.iter().filter(|d| d.heads_run()).count();
+    assert!(runs <= usize::try_from(queues).expect("small"), "at most {queues} runs");
     leased
 }
 
@@ -172,4 +196,71 @@ async fn leases_hold_the_head_of_each_queue_and_expire_on_sqlite() {
 async fn leases_hold_the_head_of_each_queue_and_expire_on_postgres() {
     let Some((store, _schema)) = postgres().await else { return };
     leases_hold_the_head_of_each_queue_and_expire(store).await;
+}
+
+/// The (user, sequence) pairs of `leased`, in the order leased.
+fn in_order(leased: &[Delivery]) -> Vec<(String, u64)> {
+    leased.iter().map(|d| (d.user_id.as_str().to_owned(), d.sequence)).collect()
+}
+
+async fn runs_carry_a_queue_in_order_under_its_heads_lease(store: SeaOrmStore) {
+    let f = Fixture::new(store.clone()).await;
+    let ada = f.add_human("ada").await;
+    for n in 0..4 {
+        f.service.update_human_profile(&f.meta(), &rename(&ada, &format!("Ada {n}"))).await.expect("update");
+    }
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("clock");
+    let t0 = at(Timestamp::from_unix_micros(i64::try_from(now.as_micros()).expect("now")), 1);
+    let settle = async |owner: &str, deliveries: Vec<(Delivery, Outcome)>, now: Timestamp| {
+        store.settle(owner, &deliveries, now).await.expect("settle");
+    };
+    let ada_only =
+        |leased: Vec<Delivery>| -> Vec<Delivery> { leased.into_iter().filter(|d| d.user_id == ada).collect() };
+
+    // Ada's five events (added, four renames): a run of three from her head, under its lease.
+    let a = ada_only(lease_runs(&store, "a", t0, 100, 3).await);
+    assert_eq!(in_order(&a), vec![pair(&ada, 1), pair(&ada, 2), pair(&ada, 3)]);
+    assert!(a.iter().all(|d| d.lease_id == a[0].id), "the head's lease covers the run");
+    assert!(ada_only(lease_runs(&store, "b", t0, 100, 3).await).is_empty(), "her queue is closed while leased");
+
+    // 1 and 2 delivered, 3 failed: 3 becomes the head and waits for its retry; 4 and 5 behind it.
+    let retry = Outcome::Retry { at: at(t0, 5), status: 500 };
+    let outcomes = vec![(a[0].clone(), Outcome::Delivered), (a[1].clone(), Outcome::Delivered), (a[2].clone(), retry)];
+    settle("a", outcomes, t0).await;
+    assert!(ada_only(lease_runs(&store, "b", at(t0, 1), 100, 3).await).is_empty(), "3 is not due yet");
+    let b = ada_only(lease_runs(&store, "b", at(t0, 6), 100, 3).await);
+    assert_eq!(in_order(&b), vec![pair(&ada, 3), pair(&ada, 4), pair(&ada, 5)], "the retry heads the next run");
+    assert_eq!(b[0].attempts, 1, "the failed attempt was counted on 3");
+
+    // b's lease expires and c takes the run over. b's late outcomes (3 and 4 delivered, 5 to
+    // be retried) then count only where they cannot take anything from c: 3, the head, stays
+    // c's to settle and 5's retry is ignored, but 4 was delivered and leaves the outbox.
+    let c = ada_only(lease_runs(&store, "c", at(t0, 6 + LEASE.as_secs() + 1), 100, 3).await);
+    assert_eq!(in_order(&c), in_order(&b), "taken over after the lease");
+    let late = vec![
+        (b[0].clone(), Outcome::Delivered),
+        (b[1].clone(), Outcome::Delivered),
+        (b[2].clone(), Outcome::Retry { at: at(t0, 99), status: 503 }),
+    ];
+    settle("b", late, at(t0, 17)).await;
+    let d = ada_only(lease_runs(&store, "d", at(t0, 40), 100, 3).await);
+    assert_eq!(in_order(&d), vec![pair(&ada, 3), pair(&ada, 5)], "after c's lease: 3 and 5 wait, 4 is gone");
+    assert_eq!((d[0].attempts, d[1].attempts), (1, 0), "b's late retry of 5 was not counted");
+
+    // d settles the whole run as delivered: ada's queue is empty.
+    let done: Vec<(Delivery, Outcome)> = d.iter().map(|x| (x.clone(), Outcome::Delivered)).collect();
+    settle("d", done, at(t0, 40)).await;
+    assert!(ada_only(lease_runs(&store, "e", at(t0, 80), 100, 3).await).is_empty(), "every event was delivered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_carry_a_queue_in_order_under_its_heads_lease_on_sqlite() {
+    let (store, _dir) = sqlite().await;
+    runs_carry_a_queue_in_order_under_its_heads_lease(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_carry_a_queue_in_order_under_its_heads_lease_on_postgres() {
+    let Some((store, _schema)) = postgres().await else { return };
+    runs_carry_a_queue_in_order_under_its_heads_lease(store).await;
 }

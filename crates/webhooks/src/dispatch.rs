@@ -1,13 +1,14 @@
-//! The delivery loop: lease the heads of the (endpoint, user) queues, send them concurrently,
-//! and settle the outcomes in batches. A queue's next delivery can only be leased once the
-//! previous one is settled, so each user's events arrive in order; different users' events go
-//! out in parallel, up to [`DeliverySettings::concurrency`] at once.
+//! The delivery loop: lease the heads of the (endpoint, user) queues, each with a run of the
+//! deliveries after it, send the runs concurrently (a run one delivery after another, stopping
+//! at the first that is not delivered), and settle the outcomes in batches. A queue is leased
+//! again only once its run is settled, so each user's events arrive in order; different users'
+//! events go out in parallel, up to [`DeliverySettings::concurrency`] runs at once.
 
 use crate::client::{Client, Target};
 use crate::message::{Secret, body, signature_header};
 use crate::stats::{Result as Counted, WebhookStats};
 use persona_domain::time::Timestamp;
-use persona_domain::webhook::{Delivery, EventFilter, Outbox, Outcome, WebhookEndpoint, event_id};
+use persona_domain::webhook::{Delivery, EventFilter, Lease, Outbox, Outcome, WebhookEndpoint, event_id};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,7 +47,7 @@ pub struct DeliverySettings {
     pub max_retry: Duration,
     /// A delivery older than this is parked as failed instead of retried.
     pub max_age: Duration,
-    /// Deliveries in flight at once (of different users).
+    /// Runs in flight at once (of different users).
     pub concurrency: usize,
     /// How often the outbox is looked at when nothing signalled new deliveries (other instances'
     /// commits, retries coming due).
@@ -54,11 +55,19 @@ pub struct DeliverySettings {
 }
 
 impl DeliverySettings {
-    /// How long a lease holds: long enough for an attempt, short enough that a crashed
-    /// instance's deliveries are taken over soon.
+    /// How long a lease holds: long enough for a run's attempts (none starts after
+    /// [`DeliverySettings::last_start`]), short enough that a crashed instance's deliveries
+    /// are taken over soon.
     #[must_use]
     pub fn lease(&self) -> Duration {
         self.timeout * 3 + Duration::from_secs(1)
+    }
+
+    /// How long after its lease a run may start another attempt: that attempt still ends (at
+    /// its timeout) a second before the lease does, in time to be settled.
+    #[must_use]
+    pub fn last_start(&self) -> Duration {
+        self.timeout * 2
     }
 
     /// The wait before retry number `attempt` (1 for the first retry): `first_retry` doubled
@@ -98,8 +107,33 @@ struct Known {
     disabled_logged: AtomicBool,
 }
 
-/// Most deliveries leased, or settled, in one statement.
+/// Most queues leased, or deliveries settled, in one statement.
 const BATCH: usize = 128;
+
+/// Most deliveries of one queue leased together (its head and those after it): a busy user's
+/// events go out one after another without a lease and a settle between each two.
+const RUN: u32 = 32;
+
+/// Least time between the starts of two leases that did not fill every free slot: under a
+/// steady stream of commits a lease then carries the events of several commit batches (and
+/// longer runs), rather than one lease, send round and settle per batch; the lag it adds is
+/// at most this.
+const GATHER: Duration = Duration::from_millis(10);
+
+/// The outcomes of one run, in sequence order.
+type Settled = Vec<(Delivery, Outcome)>;
+
+/// `leased` cut into its runs (consecutive deliveries under one lease).
+fn runs(leased: Vec<Delivery>) -> Vec<Vec<Delivery>> {
+    let mut runs: Vec<Vec<Delivery>> = Vec::new();
+    for delivery in leased {
+        match runs.last_mut() {
+            Some(run) if run.last().is_some_and(|last| last.lease_id == delivery.lease_id) => run.push(delivery),
+            _ => runs.push(vec![delivery]),
+        }
+    }
+    runs
+}
 
 /// The delivery loop over an outbox.
 pub struct Dispatcher<O> {
@@ -159,6 +193,7 @@ impl<O: Outbox> Dispatcher<O> {
             tokio::spawn(settle_loop(self.outbox.clone(), Arc::clone(&self.owner), outcomes, Arc::clone(&self.signal)));
         let mut last_backlog = std::time::Instant::now() - Duration::from_secs(60);
         let mut failing = false;
+        let mut gather_until = std::time::Instant::now();
         while !*stop.borrow() {
             if last_backlog.elapsed() >= Duration::from_secs(1) {
                 self.count_backlog().await;
@@ -172,14 +207,27 @@ impl<O: Outbox> Dispatcher<O> {
                 wait(&self.signal, self.settings.poll, &mut stop).await;
                 continue;
             }
+            if let Some(wait) = gather_until.checked_duration_since(std::time::Instant::now()) {
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {},
+                    _ = stop.changed() => continue,
+                }
+            }
+            let leased_at = std::time::Instant::now();
             let at = now();
-            let until = after(at, self.settings.lease());
-            let limit = u32::try_from(free).unwrap_or(1);
-            match self.outbox.lease(&self.urls, &self.owner, at, until, limit).await {
+            let lease = Lease {
+                now: at,
+                until: after(at, self.settings.lease()),
+                queues: u32::try_from(free).unwrap_or(1),
+                run: RUN,
+            };
+            match self.outbox.lease(&self.urls, &self.owner, lease).await {
                 Ok(leased) if !leased.is_empty() => {
                     failing = false;
-                    let exhausted = leased.len() < free;
-                    for delivery in leased {
+                    let runs = runs(leased);
+                    let exhausted = runs.len() < free;
+                    let last_start = leased_at + self.settings.last_start();
+                    for run in runs {
                         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { return };
                         let attempt = Attempt {
                             endpoints: Arc::clone(&self.endpoints),
@@ -189,19 +237,22 @@ impl<O: Outbox> Dispatcher<O> {
                         };
                         let settled = settled.clone();
                         tokio::spawn(async move {
-                            let outcome = attempt.send(&delivery).await;
+                            let outcomes = attempt.send_run(run, last_start).await;
                             drop(permit);
-                            let _ = settled.send((delivery, outcome));
+                            let _ = settled.send(outcomes);
                         });
                     }
                     // The free heads were all leased: lease again once outcomes are recorded
-                    // or new deliveries committed (a full lease goes round again at once).
+                    // or new deliveries committed, and not before more may have gathered (a
+                    // full lease goes round again at once).
                     if exhausted {
+                        gather_until = leased_at + GATHER;
                         wait(&self.signal, self.settings.poll, &mut stop).await;
                     }
                 }
                 Ok(_) => {
                     failing = false;
+                    gather_until = leased_at + GATHER;
                     wait(&self.signal, self.settings.poll, &mut stop).await;
                 }
                 Err(error) => {
@@ -249,6 +300,23 @@ struct Attempt {
 }
 
 impl Attempt {
+    /// Sends a run in order until one is not delivered or it is `last_start`; what was not
+    /// attempted is not named in the answer (it stays pending, leased again later).
+    async fn send_run(&self, run: Vec<Delivery>, last_start: std::time::Instant) -> Settled {
+        let mut outcomes = Vec::with_capacity(run.len());
+        for delivery in run {
+            if !outcomes.is_empty() && std::time::Instant::now() >= last_start {
+                break;
+            }
+            let outcome = self.send(&delivery).await;
+            outcomes.push((delivery, outcome));
+            if outcome != Outcome::Delivered {
+                break;
+            }
+        }
+        outcomes
+    }
+
     async fn send(&self, delivery: &Delivery) -> Outcome {
         let Some(known) = self.endpoints.get(&delivery.endpoint) else {
             // Leases only name configured endpoints; keep it for when it is configured again.
@@ -300,20 +368,20 @@ impl Attempt {
     }
 }
 
-/// Records outcomes in batches; a failure to record leaves the leases to expire, so the
-/// deliveries are made again (at least once).
+/// Records outcomes in batches of whole runs; a failure to record leaves the leases to
+/// expire, so the deliveries are made again (at least once).
 async fn settle_loop<O: Outbox>(
     outbox: O,
     owner: Arc<str>,
-    mut outcomes: mpsc::UnboundedReceiver<(Delivery, Outcome)>,
+    mut outcomes: mpsc::UnboundedReceiver<Settled>,
     signal: Arc<Notify>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     while let Some(first) = outcomes.recv().await {
-        batch.push(first);
+        batch.extend(first);
         while batch.len() < BATCH {
             match outcomes.try_recv() {
-                Ok(next) => batch.push(next),
+                Ok(next) => batch.extend(next),
                 Err(_) => break,
             }
         }

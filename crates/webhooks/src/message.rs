@@ -5,7 +5,6 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{KeyInit as _, Mac as _};
 use persona_domain::time::Timestamp;
 use persona_domain::webhook::Delivery;
-use serde_json::{Value, json};
 use std::fmt;
 
 /// A signing secret, written `whsec_<base64>`; only its decoded bytes are kept. `Debug` never
@@ -79,25 +78,52 @@ pub fn rfc3339(at: Timestamp) -> String {
 #[must_use]
 pub fn body(delivery: &Delivery) -> String {
     let event_type = delivery.payload.event_type();
-    let changed: Vec<Value> = delivery
-        .payload
-        .field_changes()
-        .into_iter()
-        .map(|(field, old, new)| json!({"field": field, "oldValue": old, "newValue": new}))
-        .collect();
-    json!({
-        "type": event_type,
-        "timestamp": rfc3339(delivery.committed_at),
-        "data": {
-            "userId": delivery.user_id.as_str(),
-            "orgId": delivery.org_id.as_str(),
-            "sequence": delivery.sequence,
-            "editorId": delivery.editor.as_str(),
-            "eventType": event_type,
-            "changedFields": changed,
+    let changes = delivery.payload.field_changes();
+    let body = Body {
+        kind: event_type,
+        timestamp: rfc3339(delivery.committed_at),
+        data: Data {
+            user_id: delivery.user_id.as_str(),
+            org_id: delivery.org_id.as_str(),
+            sequence: delivery.sequence,
+            editor_id: delivery.editor.as_str(),
+            event_type,
+            changed_fields: changes
+                .iter()
+                .map(|(field, old, new)| Change { field, old_value: old, new_value: new })
+                .collect(),
         },
-    })
-    .to_string()
+    };
+    // Serializing plain strings and numbers cannot fail.
+    serde_json::to_string(&body).unwrap_or_default()
+}
+
+/// The body, written straight from borrowed parts (no JSON tree in between).
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    timestamp: String,
+    data: Data<'a>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Data<'a> {
+    user_id: &'a str,
+    org_id: &'a str,
+    sequence: u64,
+    editor_id: &'a str,
+    event_type: &'a str,
+    changed_fields: Vec<Change<'a>>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Change<'a> {
+    field: &'a str,
+    old_value: &'a str,
+    new_value: &'a str,
 }
 
 #[cfg(test)]
@@ -105,6 +131,7 @@ mod tests {
     use super::*;
     use persona_domain::events::{EventPayload, FieldChange, ProfileChanged};
     use persona_domain::ids::{OrgId, UserId};
+    use serde_json::{Value, json};
 
     #[test]
     fn secrets_are_whsec_base64_and_never_shown() {
@@ -152,6 +179,7 @@ mod tests {
             committed_at: Timestamp::from_unix_micros(1_700_000_000_123_456),
             enqueued_at: Timestamp::from_unix_micros(1_700_000_000_123_456),
             attempts: 0,
+            lease_id: 1,
         };
         let value: Value = serde_json::from_str(&body(&delivery)).expect("JSON");
         assert_eq!(

@@ -7,6 +7,7 @@ mod m0001_initial;
 mod m0002_search_keys;
 mod m0003_webhooks;
 mod m0004_external_id;
+mod m0005_outbox_heads;
 
 pub(crate) use m0001_initial::{MEMBERSHIP_KEY, USER_NAME_KEY};
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_search_keys::Migration),
             Box::new(m0003_webhooks::Migration),
             Box::new(m0004_external_id::Migration),
+            Box::new(m0005_outbox_heads::Migration),
         ]
     }
 }
