@@ -172,6 +172,8 @@ impl BackendReport {
                     "drain_ms": round2(hooks.drain_ms),
                     "backlog_max": hooks.backlog_max,
                     "backlog_after": hooks.backlog_after,
+                    "server_cpu_us_per_update": [round2(hooks.without_cpu.per_update_us().0), round2(hooks.with_cpu.per_update_us().0)],
+                    "bench_cpu_us_per_update": [round2(hooks.without_cpu.per_update_us().1), round2(hooks.with_cpu.per_update_us().1)],
                 }),
             );
         }
@@ -380,6 +382,11 @@ fn print_webhooks(report: &BackendReport) {
     println!(
         "webhook backlog: at most {} pending during the load (/metrics), {} not yet received when the load stopped, drained {:.0} ms later, {} pending after",
         hooks.backlog_max, hooks.tail, hooks.drain_ms, hooks.backlog_after
+    );
+    let (without_server, without_bench) = hooks.without_cpu.per_update_us();
+    let (with_server, with_bench) = hooks.with_cpu.per_update_us();
+    println!(
+        "webhook cpu per update: server {without_server:.0} -> {with_server:.0} us, bench (load and receiver) {without_bench:.0} -> {with_bench:.0} us"
     );
     println!("targets (issue 14):");
     for (target, measured, holds) in report.webhook_targets() {

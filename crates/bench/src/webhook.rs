@@ -10,7 +10,7 @@
 
 use crate::histogram::Histogram;
 use crate::load::{self, Protocol, RunResult, Slot, Target, Timing};
-use crate::server::{Server, Setup};
+use crate::server::{self, Server, Setup};
 use crate::{BenchError, Plan};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -246,6 +246,37 @@ pub struct WebhookReport {
     pub backlog_after: f64,
     /// Commit to arrival, microseconds.
     pub lag: Histogram,
+    /// CPU spent without the endpoint, over the load.
+    pub without_cpu: Cpu,
+    /// CPU spent with the endpoint, over the load and the drain.
+    pub with_cpu: Cpu,
+}
+
+/// CPU seconds of the server and of the bench (load generator, and receiver when there is
+/// one), and the updates they were spent on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu {
+    /// The server's user + system seconds.
+    pub server: f64,
+    /// The bench process's.
+    pub bench: f64,
+    /// Updates committed meanwhile.
+    pub updates: u64,
+}
+
+impl Cpu {
+    /// CPU microseconds per update of (the server, the bench).
+    pub fn per_update_us(&self) -> (f64, f64) {
+        #[expect(clippy::cast_precision_loss, reason = "update counts are far below 2^52")]
+        let updates = self.updates.max(1) as f64;
+        (self.server * 1e6 / updates, self.bench * 1e6 / updates)
+    }
+
+    fn add(&mut self, server: f64, bench: f64, updates: u64) {
+        self.server += server;
+        self.bench += bench;
+        self.updates += updates;
+    }
 }
 
 impl WebhookReport {
@@ -332,11 +363,21 @@ pub async fn rows(
         backlog_max: 0.0,
         backlog_after: 0.0,
         lag: Histogram::default(),
+        without_cpu: Cpu::default(),
+        with_cpu: Cpu::default(),
     };
     for _ in 0..2 {
         let (mut server, _) = Server::start(setup).await?;
+        let before: u64 = users.iter().map(|slot| slot.sequence).sum();
+        let (server_cpu, bench_cpu) = (server.cpu_seconds()?, server::cpu_seconds_of("self")?);
         let run =
             load::run(&Target::Server(server.address.clone()), protocol, authorization, users, concurrency, part).await;
+        let after: u64 = users.iter().map(|slot| slot.sequence).sum();
+        report.without_cpu.add(
+            server.cpu_seconds()? - server_cpu,
+            server::cpu_seconds_of("self")? - bench_cpu,
+            after - before,
+        );
         server.check_alive()?;
         load::merge(&mut without, run?);
         server.stop().await?;
@@ -371,6 +412,7 @@ async fn with_endpoint(
     receiver.expect(users);
     let before: u64 = users.iter().map(|slot| slot.sequence).sum();
     let (mut server, _) = Server::start(hooked).await?;
+    let (server_cpu, bench_cpu) = (server.cpu_seconds()?, server::cpu_seconds_of("self")?);
     let address = server.address.clone();
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let sampler = tokio::spawn(async move {
@@ -418,6 +460,11 @@ async fn with_endpoint(
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     report.drain_ms = report.drain_ms.max(ended.elapsed().as_secs_f64() * 1000.0);
+    report.with_cpu.add(
+        server.cpu_seconds()? - server_cpu,
+        server::cpu_seconds_of("self")? - bench_cpu,
+        after - before,
+    );
     // The gauge is counted about once a second: wait for it to show the drained outbox.
     let deadline = Instant::now() + Duration::from_secs(3);
     let mut last = backlog(&server.address).await?;
