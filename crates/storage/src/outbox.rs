@@ -114,6 +114,11 @@ impl SeaOrmStore {
     }
 }
 
+/// The `id` column of `rows`.
+fn ids_of(rows: &[QueryResult]) -> Result<Vec<i64>, OutboxError> {
+    rows.iter().map(|row| row.try_get("", "id")).collect::<Result<_, _>>().map_err(corrupt)
+}
+
 fn delivery_from_row(row: &QueryResult) -> Result<Delivery, OutboxError> {
     let id: i64 = row.try_get("", "id").map_err(corrupt)?;
     let sequence: i64 = row.try_get("", "sequence").map_err(corrupt)?;
@@ -163,8 +168,7 @@ impl Outbox for SeaOrmStore {
         values.extend([now.into(), now.into(), i64::from(lease.queues).into()]);
         let rows =
             self.connection().query_all_raw(self.statement(&heads, values)).await.map_err(|e| unavailable(&e))?;
-        let candidates: Vec<i64> =
-            rows.iter().map(|row| row.try_get("", "id")).collect::<Result<_, _>>().map_err(corrupt)?;
+        let candidates = ids_of(&rows)?;
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
@@ -199,8 +203,7 @@ impl Outbox for SeaOrmStore {
         ];
         let rows =
             self.write_connection().query_all_raw(self.statement(&claim, values)).await.map_err(|e| unavailable(&e))?;
-        let claimed: Vec<i64> =
-            rows.iter().map(|row| row.try_get("", "id")).collect::<Result<_, _>>().map_err(corrupt)?;
+        let claimed = ids_of(&rows)?;
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
