@@ -362,6 +362,23 @@ async fn list<S: Store>(state: &ScimState<S>, meta: &Meta, base: &str, params: L
     reply(StatusCode::OK, &discovery::list(page.total, start_index, resources), None)
 }
 
+/// What a `/Users` request starts with: the base URL of the path org's resources, the caller's
+/// context in that org, and the check of `permission` there (before anything is read).
+async fn open<S: Store>(
+    state: &ScimState<S>,
+    headers: &HeaderMap,
+    uri: &Uri,
+    org: String,
+    permission: Option<Permission>,
+) -> Result<(String, Meta), ScimError> {
+    let base = base_url(headers, uri, &org);
+    let meta = Meta::new(headers, org)?;
+    if let Some(permission) = permission {
+        state.service.authorize(&meta.meta(), permission).await?;
+    }
+    Ok((base, meta))
+}
+
 /// `GET /Users`.
 pub(crate) async fn list_users<S: Store>(
     State(state): State<ScimState<S>>,
@@ -370,9 +387,7 @@ pub(crate) async fn list_users<S: Store>(
     path: OrgPath,
 ) -> Reply {
     let org = org_of(path)?;
-    let base = base_url(&headers, &uri, &org);
-    let meta = Meta::new(&headers, org)?;
-    state.service.authorize(&meta.meta(), Permission::UserRead).await?;
+    let (base, meta) = open(&state, &headers, &uri, org, Some(Permission::UserRead)).await?;
     let params = ListParams::from_query(query_params(&uri)?);
     list(&state, &meta, &base, params).await
 }
@@ -386,9 +401,7 @@ pub(crate) async fn search_users<S: Store>(
     body: Body,
 ) -> Reply {
     let org = org_of(path)?;
-    let base = base_url(&headers, &uri, &org);
-    let meta = Meta::new(&headers, org)?;
-    state.service.authorize(&meta.meta(), Permission::UserRead).await?;
+    let (base, meta) = open(&state, &headers, &uri, org, Some(Permission::UserRead)).await?;
     let body = json_body(&headers, body, state.config.max_body_bytes).await?;
     list(&state, &meta, &base, ListParams::from_search(&body)?).await
 }
@@ -430,8 +443,7 @@ pub(crate) async fn get_user<S: Store>(
     path: OrgIdPath,
 ) -> Reply {
     let (org, id) = org_and_id(path)?;
-    let base = base_url(&headers, &uri, &org);
-    let meta = Meta::new(&headers, org)?;
+    let (base, meta) = open(&state, &headers, &uri, org, None).await?;
     let user = find(&state, &meta, &id).await?;
     let current = version(user.sequence);
     let strong = format!("\"{}\"", user.sequence);
@@ -457,9 +469,7 @@ pub(crate) async fn create_user<S: Store>(
     body: Body,
 ) -> Reply {
     let org = org_of(path)?;
-    let base = base_url(&headers, &uri, &org);
-    let meta = Meta::new(&headers, org)?;
-    state.service.authorize(&meta.meta(), Permission::UserWrite).await?;
+    let (base, meta) = open(&state, &headers, &uri, org, Some(Permission::UserWrite)).await?;
     let body = json_body(&headers, body, state.config.max_body_bytes).await?;
     let user = ScimUser::parse(&body)?;
     let created = state.service.add_provisioned_user(&meta.meta(), &user.into_new_user()).await?;
@@ -476,9 +486,7 @@ pub(crate) async fn replace_user<S: Store>(
     body: Body,
 ) -> Reply {
     let (org, id) = org_and_id(path)?;
-    let base = base_url(&headers, &uri, &org);
-    let meta = Meta::new(&headers, org)?;
-    state.service.authorize(&meta.meta(), Permission::UserWrite).await?;
+    let (base, meta) = open(&state, &headers, &uri, org, Some(Permission::UserWrite)).await?;
     let body = json_body(&headers, body, state.config.max_body_bytes).await?;
     let replacement = ScimUser::parse(&body)?.into_replacement(&id);
     find(&state, &meta, &id).await?;
@@ -519,9 +527,7 @@ pub(crate) async fn patch_user<S: Store>(
     body: Body,
 ) -> Reply {
     let (org, id) = org_and_id(path)?;
-    let base = base_url(&headers, &uri, &org);
-    let meta = Meta::new(&headers, org)?;
-    state.service.authorize(&meta.meta(), Permission::UserWrite).await?;
+    let (base, meta) = open(&state, &headers, &uri, org, Some(Permission::UserWrite)).await?;
     let message = json_body(&headers, body, state.config.max_body_bytes).await?;
     let client_guard = meta.if_match.is_some();
     let mut attempt = 0;

@@ -234,8 +234,9 @@ impl Outbox for SeaOrmStore {
             self.among("id"),
             self.among("id")
         );
-        let all = delivered(true).into_iter().chain(delivered(false));
-        let deletion = self.statement(&delete, vec![self.ids(all), owner.into(), self.ids(delivered(true))]);
+        let heads = delivered(true);
+        let all = heads.iter().copied().chain(delivered(false));
+        let deletion = self.statement(&delete, vec![self.ids(all), owner.into(), self.ids(heads.iter().copied())]);
         if settled.iter().all(|(_, outcome)| *outcome == Outcome::Delivered) {
             // The common case, in one statement of its own.
             return self.write_connection().execute_raw(deletion).await.map(|_| ()).map_err(|e| unavailable(&e));
